@@ -1,0 +1,331 @@
+"""Between-study variance (tau²) estimators, vectorised over many meta-analyses.
+
+Data live in arrays of shape ``(R, G, K)``: R independent meta-analyses
+(rows), G groups that each get their own mean (G = 1 for the ordinary
+random-effects model; G subgroups for metafor's ``mods = ~ factor(group)``
+with one common tau²), and K study slots padded with NaN. Every estimator
+returns one tau² per row and is truncated at 0 exactly as metafor 3.8-1
+``rma.uni`` does. The iterative estimators (PM, EB, ML, REML) solve their
+estimating equations with a vectorised bracketed root finder, so they converge
+on every input and iterate all rows at once; metafor's Fisher scoring reaches
+the same roots where it converges (tests/test_pooling.py).
+
+References
+----------
+DerSimonian R, Laird N (1986). Meta-analysis in clinical trials. Control Clin
+Trials 7:177-188.
+Hedges LV, Olkin I (1985). Statistical Methods for Meta-Analysis (HE).
+Hunter JE, Schmidt FL (2004). Methods of Meta-Analysis (HS).
+Sidik K, Jonkman JN (2005). Simple heterogeneity variance estimation for
+meta-analysis. J R Stat Soc C 54:367-384 (SJ).
+Paule RC, Mandel J (1982). Consensus values and weighting factors. J Res Natl
+Bur Stand 87:377-385 (PM).
+Morris CN (1983). Parametric empirical Bayes inference. JASA 78:47-55 (EB).
+Viechtbauer W (2005). Bias and efficiency of meta-analytic variance estimators
+in the random-effects model. J Educ Behav Stat 30:261-293 (ML, REML).
+Viechtbauer W (2007). Confidence intervals for the amount of heterogeneity in
+meta-analysis. Stat Med 26:37-52 (Q-profile).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+__all__ = ["TAU2_METHODS", "Data", "estimate_tau2", "q_profile"]
+
+#: Estimators, spelled as in metafor; "FE" is accepted as an alias of "EE".
+TAU2_METHODS = ("EE", "DL", "HE", "HS", "SJ", "PM", "EB", "ML", "REML")
+
+
+
+@dataclass(frozen=True)
+class Data:
+    """Padded effect sizes: ``y``, ``v`` and ``mask`` of shape (R, G, K).
+
+    Padded cells hold y = 0 and v = inf, so their weight 1/(v + tau²) is 0 and
+    every weighted sum ignores them without masking.
+    """
+
+    y: np.ndarray
+    v: np.ndarray
+    mask: np.ndarray
+
+    @classmethod
+    def from_padded(cls, y: np.ndarray, v: np.ndarray) -> "Data":
+        mask = ~np.isnan(y)
+        return cls(np.where(mask, y, 0.0), np.where(mask, v, np.inf), mask)
+
+    def rows(self, idx: np.ndarray) -> "Data":
+        """The meta-analyses in rows ``idx``."""
+        return Data(self.y[idx], self.v[idx], self.mask[idx])
+
+    @property
+    def k(self) -> np.ndarray:
+        """Studies per row, shape (R,)."""
+        return self.mask.sum(axis=(1, 2))
+
+    @property
+    def p(self) -> np.ndarray:
+        """Fitted means per row (groups with data), shape (R,)."""
+        return self.mask.any(axis=2).sum(axis=1)
+
+    @property
+    def v0(self) -> np.ndarray:
+        """Sampling variances with 0 in padded cells."""
+        return np.where(self.mask, self.v, 0.0)
+
+
+def _rows(a: np.ndarray) -> np.ndarray:
+    return a[:, None, None]
+
+
+def weights(d: Data, tau2: np.ndarray) -> np.ndarray:
+    """Inverse-variance weights 1/(v + tau²), zero in padded cells."""
+    return 1.0 / (d.v + _rows(tau2))
+
+
+def wls(d: Data, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Group means under weights ``w``: returns (group weight sums, means, residuals)."""
+    wsum = w.sum(axis=2)
+    safe = np.where(wsum > 0, wsum, 1.0)
+    mu = (w * d.y).sum(axis=2) / safe
+    return wsum, mu, d.y - mu[..., None]
+
+
+def _safe(wsum: np.ndarray) -> np.ndarray:
+    return np.where(wsum > 0, wsum, 1.0)
+
+
+def _tr_p(w: np.ndarray, wsum: np.ndarray) -> np.ndarray:
+    return w.sum(axis=(1, 2)) - ((w**2).sum(axis=2) / _safe(wsum)).sum(axis=1)
+
+
+def q_gen(d: Data, tau2: np.ndarray) -> np.ndarray:
+    """Generalised Q statistic Σ w*(y - μ̂(tau²))² (Cochran's Q at tau² = 0)."""
+    w = weights(d, tau2)
+    _, _, r = wls(d, w)
+    return (w * r**2).sum(axis=(1, 2))
+
+
+def _q_newton(d: Data, tau2: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Q(tau²) - target and its Newton step; dQ/dtau² = -Σ w²r² (envelope theorem)."""
+    w = weights(d, tau2)
+    _, _, r = wls(d, w)
+    wr2 = w * r**2
+    f = wr2.sum(axis=(1, 2)) - target
+    slope = (w * wr2).sum(axis=(1, 2))
+    return f, f / np.where(slope > 0, slope, np.inf)
+
+
+def _score(d: Data, tau2: np.ndarray, reml: bool) -> np.ndarray:
+    """Derivative (times 2) of the (restricted) log-likelihood in tau²."""
+    return _score_fisher(d, tau2, reml)[0]
+
+
+def _score_fisher(d: Data, tau2: np.ndarray, reml: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Score and Fisher-scoring step, as in metafor's ML/REML updates.
+
+    REML: (Y'PPY - tr P) / tr(PP); ML: (Y'PPY - Σw) / Σw², with the projection
+    P = W - Σ_g w_g w_g'/W_g of the group-means model.
+    """
+    w = weights(d, tau2)
+    wsum, _, r = wls(d, w)
+    w2 = w**2
+    ypPy = (w2 * r**2).sum(axis=(1, 2))
+    sw2 = w2.sum(axis=(1, 2))
+    if reml:
+        safe = _safe(wsum)
+        s2g = w2.sum(axis=2)
+        tr_p = w.sum(axis=(1, 2)) - (s2g / safe).sum(axis=1)
+        tr_pp = sw2 - 2 * ((w * w2).sum(axis=2) / safe).sum(axis=1) + (s2g**2 / safe**2).sum(axis=1)
+        score = ypPy - tr_p
+        return score, score / np.where(tr_pp > 0, tr_pp, np.inf)
+    score = ypPy - w.sum(axis=(1, 2))
+    return score, score / np.where(sw2 > 0, sw2, np.inf)
+
+
+def _loglik(d: Data, tau2: np.ndarray, reml: bool) -> np.ndarray:
+    """(Restricted) log-likelihood up to a constant."""
+    w = weights(d, tau2)
+    wsum, _, r = wls(d, w)
+    logv = np.log(np.where(d.mask, d.v + _rows(tau2), 1.0))
+    ll = -0.5 * (logv.sum(axis=(1, 2)) + (w * r**2).sum(axis=(1, 2)))
+    if reml:
+        ll = ll - 0.5 * np.log(_safe(wsum)).sum(axis=1)
+    return ll
+
+
+def _centred(y: np.ndarray, mask: np.ndarray, axis) -> np.ndarray:
+    """y minus its unweighted mean over ``axis`` (two-pass, as R's mean(), so
+    identical values centre to exactly 0); 0 in padded cells."""
+    n = np.maximum(mask.sum(axis=axis, keepdims=True), 1)
+    mean = y.sum(axis=axis, keepdims=True) / n
+    mean = mean + np.where(mask, y - mean, 0.0).sum(axis=axis, keepdims=True) / n
+    return np.where(mask, y - mean, 0.0)
+
+
+def _spread(d: Data) -> np.ndarray:
+    """Σ (y - unweighted group mean)², the scale for bracketing tau²."""
+    return (_centred(d.y, d.mask, 2) ** 2).sum(axis=(1, 2))
+
+
+def _newton(
+    step: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]],
+    x: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    *,
+    rtol: float = 1e-13,
+    maxiter: int = 400,
+) -> np.ndarray:
+    """Roots of decreasing functions, one per row, by safeguarded Newton steps.
+
+    ``step(rows, x)`` returns f(x) and a Newton-type step (f/|f'| or a Fisher
+    scoring step) for the given row indices. Requires f(lo) > 0 >= f(hi) and
+    lo <= x <= hi. A step that would leave the bracket is replaced by
+    bisection, as is every other step after the 30th, so every row converges;
+    only rows still moving are evaluated. A row stops when its step is below
+    ``rtol`` relative (Newton's next correction is then at rounding level).
+    """
+    x, lo, hi = (np.array(a, dtype=float) for a in (x, lo, hi))
+    active = np.arange(len(x))
+    for it in range(maxiter):
+        if active.size == 0:
+            break
+        xa, la, ha = x[active], lo[active], hi[active]
+        f, delta = step(active, xa)
+        la = np.where(f > 0, xa, la)
+        ha = np.where(f <= 0, xa, ha)
+        xn = xa + delta
+        bisect = ~((xn > la) & (xn < ha)) | ((it >= 30) & (it % 2 == 1))
+        xn = np.where(bisect, 0.5 * (la + ha), xn)
+        done = (f == 0) | (np.abs(xn - xa) <= rtol * np.abs(xn)) | (ha - la <= 4 * np.finfo(float).eps * np.abs(ha))
+        x[active] = np.where(f == 0, xa, xn)
+        lo[active], hi[active] = la, ha
+        active = active[~done]
+    return x
+
+
+def _q_root(d: Data, target: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
+    """tau² >= 0 where the generalised Q equals ``target``; 0 where Q(0) <= target.
+
+    Q(tau²) is decreasing and Q(t) <= Σ(y - ȳ_g)²/t, so the root lies below
+    2 Σ(y - ȳ_g)²/target. Newton steps (the DerSimonian-Kacker update) from
+    ``start`` (default 0).
+    """
+    zero = np.zeros(target.shape)
+    g0, _ = _q_newton(d, zero, target)
+    hi = 2 * _spread(d) / np.where(target > 0, target, np.inf)
+    out = zero.copy()
+    rows = np.flatnonzero(g0 > 0)
+    if rows.size:
+        sub, tgt = d.rows(rows), target[rows]
+        start = np.minimum(np.maximum(start[rows], 0.0), hi[rows]) if start is not None else zero[rows]
+        out[rows] = _newton(lambda a, t: _q_newton(sub.rows(a), t, tgt[a]), start, zero[rows], hi[rows])
+    return out
+
+
+def _likelihood_root(d: Data, reml: bool, start: np.ndarray) -> np.ndarray:
+    """ML/REML tau²: a root of the score reached from metafor's starting value.
+
+    Like metafor, the search starts at max(0, HE) and takes Fisher-scoring
+    steps; unlike plain Fisher scoring, each step is kept inside a bracket
+    where the score changes sign (bisection otherwise), so it always converges.
+    As metafor's ``ll0check``, the boundary tau² = 0 wins when the score is
+    not positive there and its likelihood is higher.
+    """
+    zero = np.zeros(start.shape)
+    s0 = _score(d, zero, reml)
+    s_start = _score(d, start, reml)
+    up = s_start > 0  # root above the start: bracket [start, hi]
+    scale = 2 * _spread(d) / np.maximum(d.k - d.p, 1) + 2 * d.v0.max(axis=(1, 2))
+    hi = np.where(up, np.maximum(2 * start, scale), start)
+    s_hi = np.where(up, _score(d, hi, reml), s_start)
+    for _ in range(2000):  # widen (by x4) where the score is still positive
+        grow = s_hi > 0
+        if not grow.any():
+            break
+        hi = np.where(grow, hi * 4, hi)
+        s_hi = np.where(grow, _score(d, hi, reml), s_hi)
+    lo = np.where(up, start, 0.0)
+    s_lo = np.where(up, s_start, s0)
+    out = zero.copy()
+    rows = np.flatnonzero(s_lo > 0)  # otherwise score <= 0 on [0, start]: boundary
+    if rows.size:
+        sub = d.rows(rows)
+        x0 = np.where(up[rows], start[rows], 0.5 * (lo[rows] + hi[rows]))
+        out[rows] = _newton(lambda a, t: _score_fisher(sub.rows(a), t, reml), x0, lo[rows], hi[rows])
+    boundary = (s0 <= 0) & (out > 0)
+    if boundary.any():
+        b = np.flatnonzero(boundary)
+        sub = d.rows(b)
+        worse = _loglik(sub, zero[b], reml) > _loglik(sub, out[b], reml)
+        out[b[worse]] = 0.0
+    return out
+
+
+def estimate_tau2(d: Data, method: str) -> np.ndarray:
+    """tau² for every row of ``d`` by ``method`` (one of :data:`TAU2_METHODS`).
+
+    Formulas follow metafor 3.8-1 ``rma.uni`` (p = number of fitted means):
+
+    - EE: 0.
+    - DL: (Q - (k - p)) / tr(P), P at tau² = 0.
+    - HE: (RSS_OLS - tr(P_OLS V)) / (k - p).
+    - HS: (Q - k) / Σ 1/v.
+    - SJ: tau0² Q(tau0²)/(k - p) with tau0² = var(y)(k - 1)/k.
+    - PM and EB: Q(tau²) = k - p (EB's scoring equation Q k/(k-p) = k has the
+      same root).
+    - ML and REML: the likelihood's score equation.
+
+    All are truncated at 0; rows with k <= p get 0.
+    """
+    k, p = d.k, d.p
+    df = k - p
+    zero = np.zeros(k.shape)
+    if method == "EE":
+        return zero
+    if method == "DL":
+        w = weights(d, zero)
+        wsum, _, r = wls(d, w)
+        tau2 = ((w * r**2).sum(axis=(1, 2)) - df) / _tr_p(w, wsum)
+    elif method == "HE":
+        n = d.mask.sum(axis=2)
+        safe_n = np.where(n > 0, n, 1)
+        tr_pv = d.v0.sum(axis=(1, 2)) - (d.v0.sum(axis=2) / safe_n).sum(axis=1)
+        tau2 = (_spread(d) - tr_pv) / np.maximum(df, 1)
+    elif method == "HS":
+        w = weights(d, zero)
+        tau2 = (q_gen(d, zero) - k) / w.sum(axis=(1, 2))
+    elif method == "SJ":
+        tau0 = (_centred(d.y, d.mask, (1, 2)) ** 2).sum(axis=(1, 2)) / k
+        tau2 = tau0 * q_gen(d, tau0) / np.maximum(df, 1)
+    elif method in ("PM", "EB"):
+        tau2 = _q_root(d, df.astype(float), start=estimate_tau2(d, "DL"))
+    elif method in ("ML", "REML"):
+        tau2 = _likelihood_root(d, method == "REML", np.maximum(estimate_tau2(d, "HE"), 0.0))
+    else:
+        raise ValueError(f"method must be one of {TAU2_METHODS} (or 'FE'); got {method!r}")
+    return np.where(df > 0, np.maximum(tau2, 0.0), 0.0)
+
+
+def q_profile(d: Data, level: float) -> tuple[np.ndarray, np.ndarray]:
+    """Q-profile confidence bounds for tau² (metafor ``confint``, type "QP").
+
+    The lower bound solves Q(tau²) = χ²_{k-p, 1-α/2} and the upper bound
+    Q(tau²) = χ²_{k-p, α/2}; a bound whose equation has no non-negative root is
+    0 (both are 0 when Q(0) is below the lower quantile).
+    """
+    from scipy import stats
+
+    df = (d.k - d.p).astype(float)
+    alpha = 1 - level
+    safe = np.maximum(df, 1)
+    crit_u = stats.chi2.isf(alpha / 2, safe)
+    crit_l = stats.chi2.ppf(alpha / 2, safe)
+    lower, upper = _q_root(d, crit_u), _q_root(d, crit_l)
+    undefined = df < 1
+    return np.where(undefined, np.nan, lower), np.where(undefined, np.nan, upper)

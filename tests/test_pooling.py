@@ -1,0 +1,170 @@
+"""pool() against metafor 3.8-1 rma.uni on metafor's own data sets."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+import statsmodels.api as sm
+
+from analysis import pooling
+from analysis.estimators import TAU2_METHODS
+from tolerances import ATOL_TAU2, RTOL_EXACT, RTOL_ITER
+
+FIELDS = ("estimate", "se", "ci_low", "ci_high", "statistic", "pvalue", "tau2", "i2", "h2", "q", "q_pvalue", "pi_low", "pi_high")
+ITERATIVE = {"PM", "EB", "ML", "REML"}
+DATASETS = ("bcg", "raudenbush1985", "hackshaw1998", "normand1999", "homogeneous")
+
+
+def _close(got, want, method, name):
+    rtol = RTOL_ITER if method in ITERATIVE else RTOL_EXACT
+    atol = ATOL_TAU2 if name in ("tau2", "i2") else 0.0
+    if method in ITERATIVE and name in ("statistic", "pvalue", "estimate", "ci_low", "ci_high", "pi_low", "pi_high"):
+        atol = 1e-9  # values near 0 inherit the tau^2 tolerance in absolute terms
+    np.testing.assert_allclose(got, want, rtol=rtol, atol=atol, err_msg=f"{method} {name}")
+
+
+def test_reference_grid_is_complete(ref):
+    got = {(r["dataset"], r["method"], r["test"]) for r in ref["pool"]}
+    assert got == set(itertools.product(DATASETS, TAU2_METHODS, pooling.TESTS))
+    assert ref["metafor_version"] and ref["r_version"].startswith("R version")
+
+
+@pytest.mark.parametrize("dataset,method,test", list(itertools.product(DATASETS, TAU2_METHODS, pooling.TESTS)))
+def test_pool_matches_metafor(ref, dataset, method, test):
+    row = next(r for r in ref["pool"] if (r["dataset"], r["method"], r["test"]) == (dataset, method, test))
+    d = ref["datasets"][dataset]
+    res = pooling.pool(d["yi"], d["vi"], method=method, test=test)
+    assert res.k == row["k"]
+    for name in FIELDS:
+        _close(getattr(res, name), row[name], method, name)
+
+
+@pytest.mark.parametrize("dataset,method", list(itertools.product(DATASETS, TAU2_METHODS)))
+def test_prediction_and_i2_options_match_reference(ref, dataset, method):
+    row = next(r for r in ref["pool"] if (r["dataset"], r["method"], r["test"]) == (dataset, method, "z"))
+    d = ref["datasets"][dataset]
+    hts = pooling.pool(d["yi"], d["vi"], method=method, pi="hts")
+    tk1 = pooling.pool(d["yi"], d["vi"], method=method, pi="t")
+    qi2 = pooling.pool(d["yi"], d["vi"], method=method, i2="q")
+    _close(hts.pi_low, row["pi_hts_low"], method, "pi_low")
+    _close(hts.pi_high, row["pi_hts_high"], method, "pi_high")
+    _close(tk1.pi_low, row["pi_t_low"], method, "pi_low")
+    _close(tk1.pi_high, row["pi_t_high"], method, "pi_high")
+    _close(qi2.i2, row["i2_q"], "EE", "i2")
+
+
+@pytest.mark.parametrize("i", range(10))
+def test_q_profile_tau2_interval_matches_metafor(ref, i):
+    row = ref["confint"][i]
+    d = ref["datasets"][row["dataset"]]
+    ci = pooling.tau2_confint(d["yi"], d["vi"], level=row["level"])
+    for name in ("tau2", "tau2_low", "tau2_high", "i2_low", "i2_high", "h2_low", "h2_high"):
+        np.testing.assert_allclose(getattr(ci, name), row[name], rtol=RTOL_ITER, atol=ATOL_TAU2, err_msg=name)
+    res = pooling.pool(d["yi"], d["vi"], level=row["level"])
+    assert res.tau2_ci().tau2_high == pytest.approx(ci.tau2_high)
+
+
+def test_confint_grid_is_complete(ref):
+    assert {(r["dataset"], r["level"]) for r in ref["confint"]} == set(itertools.product(DATASETS, (0.95, 0.9)))
+
+
+@pytest.mark.parametrize("method", TAU2_METHODS)
+def test_estimate_equals_statsmodels_wls(ref, method):
+    d = ref["datasets"]["bcg"]
+    res = pooling.pool(d["yi"], d["vi"], method=method)
+    y, v = np.asarray(d["yi"]), np.asarray(d["vi"])
+    fit = sm.WLS(y, np.ones_like(y), weights=1 / (v + res.tau2)).fit()
+    assert res.estimate == pytest.approx(fit.params[0], rel=1e-12)
+
+
+def test_fe_alias_and_to_frame():
+    a = pooling.pool([0.1, 0.2, 0.4], [0.01, 0.02, 0.03], method="FE")
+    assert a.method == "EE"
+    frame = a.to_frame()
+    assert list(frame.columns[:5]) == ["k", "estimate", "se", "ci_low", "ci_high"]
+    assert len(frame) == 1 and frame.loc[0, "level"] == 0.95
+    assert "Common-effect" in str(a)
+
+
+def test_k1_returns_the_study_and_says_so():
+    res = pooling.pool([0.5], [0.04], test="knha")
+    assert res.estimate == 0.5 and res.se == pytest.approx(0.2) and res.tau2 == 0
+    assert np.isnan(res.i2) and np.isnan(res.h2) and np.isnan(res.q_pvalue)
+    assert res.ci_low == pytest.approx(0.5 - 1.959963984540054 * 0.2)
+    assert any("k = 1" in n for n in res.notes)
+
+
+@pytest.mark.parametrize(
+    "yi, vi, match",
+    [
+        ([], [], "empty"),
+        ([0.1, np.nan], [0.1, 0.1], "NaN"),
+        ([0.1, 0.2], [0.1, 0.0], "> 0"),
+        ([0.1, 0.2], [0.1, -1.0], "> 0"),
+        ([0.1, 0.2], [0.1], "same shape"),
+        ([0.1, np.inf], [0.1, 0.1], "finite"),
+        ([[0.1, np.nan], [np.nan, np.nan]], [[0.1, np.nan], [np.nan, np.nan]], "no studies"),
+        ([[0.1, 0.2]], [[0.1, np.nan]], "same places"),
+    ],
+)
+def test_bad_input_raises_valueerror(yi, vi, match):
+    with pytest.raises(ValueError, match=match):
+        pooling.pool(yi, vi)
+
+
+@pytest.mark.parametrize("kw", [{"method": "XX"}, {"test": "hk"}, {"pi": "riley"}, {"i2": "x"}, {"level": 95}])
+def test_bad_options_raise(kw):
+    with pytest.raises(ValueError):
+        pooling.pool([0.1, 0.2], [0.1, 0.1], **kw)
+
+
+def test_inputs_not_mutated():
+    y = np.array([0.1, 0.3, 0.2])
+    v = np.array([0.01, 0.02, 0.03])
+    y0, v0 = y.copy(), v.copy()
+    pooling.pool(y, v, method="REML", test="knha")
+    np.testing.assert_array_equal(y, y0)
+    np.testing.assert_array_equal(v, v0)
+
+
+@pytest.mark.parametrize("method", TAU2_METHODS)
+@pytest.mark.parametrize("test", pooling.TESTS)
+def test_batch_equals_row_by_row(method, test):
+    rng = np.random.default_rng(20261125)
+    R, K = 25, 9
+    y = rng.normal(0, 0.5, (R, K))
+    v = rng.uniform(0.01, 0.2, (R, K))
+    lengths = rng.integers(1, K + 1, R)
+    for i, n in enumerate(lengths):
+        y[i, n:] = np.nan
+        v[i, n:] = np.nan
+    batch = pooling.pool(y, v, method=method, test=test)
+    frame = batch.to_frame()
+    for i, n in enumerate(lengths):
+        one = pooling.pool(y[i, :n], v[i, :n], method=method, test=test).to_frame()
+        cols = [c for c in one.columns if c not in ("method", "test", "level")]
+        np.testing.assert_allclose(
+            frame.loc[i, cols].to_numpy(float), one.loc[0, cols].to_numpy(float), rtol=1e-10, atol=1e-12, equal_nan=True
+        )
+
+
+def test_iterative_estimators_converge_where_fisher_scoring_struggles():
+    # 2,000 random k = 13 data sets (metafor's default Fisher scoring fails on ~1%):
+    # every row must give a finite tau^2 that is a stationary point or the boundary.
+    from analysis.estimators import Data, _score
+
+    rng = np.random.default_rng(7)
+    y = rng.standard_cauchy((2000, 13)) * rng.uniform(0.01, 3, (2000, 1))
+    v = rng.uniform(0.001, 2, (2000, 13)) ** 2
+    for method in ("ML", "REML", "EB", "PM"):
+        res = pooling.pool(y, v, method=method)
+        assert np.isfinite(res.tau2).all() and (res.tau2 >= 0).all()
+        if method in ("ML", "REML"):
+            d = Data.from_padded(y[:, None, :], v[:, None, :])
+            s = _score(d, res.tau2, reml=method == "REML")
+            w = (1 / (v + res.tau2[:, None])).sum(axis=1)
+            interior = res.tau2 > 0
+            assert np.all(np.abs(s[interior]) <= 1e-8 * w[interior])
+            assert np.all(s[~interior] <= 1e-12 * w[~interior])

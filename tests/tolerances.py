@@ -1,0 +1,9 @@
+"""Named tolerances for comparisons with metafor (tests/reference/make_reference.R)."""
+
+#: Closed-form quantities (effect sizes, DL/HE/HS/SJ, Q): identical arithmetic, rounding only.
+RTOL_EXACT = 1e-10
+#: Iterative estimators: metafor's Fisher scoring stops when tau^2 moves < 1e-10
+#: (the script's tightened threshold), so its root carries ~1e-9 relative error.
+RTOL_ITER = 1e-7
+#: tau^2 near 0: metafor's scoring can stop at ~1e-11 instead of exactly 0.
+ATOL_TAU2 = 1e-9
