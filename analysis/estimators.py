@@ -1,9 +1,10 @@
 """Between-study variance (tau²) estimators, vectorised over many meta-analyses.
 
-Data live in arrays of shape ``(R, G, K)``: R independent meta-analyses
-(rows), G groups that each get their own mean (G = 1 for the ordinary
-random-effects model; G subgroups for metafor's ``mods = ~ factor(group)``
-with one common tau²), and K study slots padded with NaN. Every estimator
+Data live in arrays of shape ``(K, G, R)``: K study slots padded with NaN, G
+groups that each get their own mean (G = 1 for the ordinary random-effects
+model; G subgroups for metafor's ``mods = ~ factor(group)`` with one common
+tau²), and R independent meta-analyses ("rows", last so that numpy's inner
+loops run along them). Every estimator
 returns one tau² per row and is truncated at 0 exactly as metafor 3.8-1
 ``rma.uni`` does. The iterative estimators (PM, EB, ML, REML) solve their
 estimating equations with a vectorised bracketed root finder, so they converge
@@ -43,7 +44,7 @@ TAU2_METHODS = ("EE", "DL", "HE", "HS", "SJ", "PM", "EB", "ML", "REML")
 
 @dataclass(frozen=True)
 class Data:
-    """Padded effect sizes: ``y``, ``v`` and ``mask`` of shape (R, G, K).
+    """Padded effect sizes: ``y``, ``v`` and ``mask`` of shape (K, G, R).
 
     Padded cells hold y = 0 and v = inf, so their weight 1/(v + tau²) is 0 and
     every weighted sum ignores them without masking.
@@ -56,21 +57,23 @@ class Data:
     @classmethod
     def from_padded(cls, y: np.ndarray, v: np.ndarray) -> "Data":
         mask = ~np.isnan(y)
-        return cls(np.where(mask, y, 0.0), np.where(mask, v, np.inf), mask)
+        return cls(*(np.ascontiguousarray(a) for a in (np.where(mask, y, 0.0), np.where(mask, v, np.inf), mask)))
 
-    def rows(self, idx: np.ndarray) -> "Data":
-        """The meta-analyses in rows ``idx``."""
-        return Data(self.y[idx], self.v[idx], self.mask[idx])
+    def rows(self, idx: np.ndarray | None) -> "Data":
+        """The meta-analyses in rows ``idx`` (all of them for None)."""
+        if idx is None:
+            return self
+        return Data(self.y[..., idx], self.v[..., idx], self.mask[..., idx])
 
     @property
     def k(self) -> np.ndarray:
         """Studies per row, shape (R,)."""
-        return self.mask.sum(axis=(1, 2))
+        return self.mask.sum(axis=(0, 1))
 
     @property
     def p(self) -> np.ndarray:
         """Fitted means per row (groups with data), shape (R,)."""
-        return self.mask.any(axis=2).sum(axis=1)
+        return self.mask.any(axis=0).sum(axis=0)
 
     @property
     def v0(self) -> np.ndarray:
@@ -78,21 +81,16 @@ class Data:
         return np.where(self.mask, self.v, 0.0)
 
 
-def _rows(a: np.ndarray) -> np.ndarray:
-    return a[:, None, None]
-
-
 def weights(d: Data, tau2: np.ndarray) -> np.ndarray:
     """Inverse-variance weights 1/(v + tau²), zero in padded cells."""
-    return 1.0 / (d.v + _rows(tau2))
+    return 1.0 / (d.v + tau2)
 
 
 def wls(d: Data, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Group means under weights ``w``: returns (group weight sums, means, residuals)."""
-    wsum = w.sum(axis=2)
-    safe = np.where(wsum > 0, wsum, 1.0)
-    mu = (w * d.y).sum(axis=2) / safe
-    return wsum, mu, d.y - mu[..., None]
+    wsum = w.sum(axis=0)
+    mu = (w * d.y).sum(axis=0) / _safe(wsum)
+    return wsum, mu, d.y - mu
 
 
 def _safe(wsum: np.ndarray) -> np.ndarray:
@@ -100,14 +98,14 @@ def _safe(wsum: np.ndarray) -> np.ndarray:
 
 
 def _tr_p(w: np.ndarray, wsum: np.ndarray) -> np.ndarray:
-    return w.sum(axis=(1, 2)) - ((w**2).sum(axis=2) / _safe(wsum)).sum(axis=1)
+    return w.sum(axis=(0, 1)) - ((w**2).sum(axis=0) / _safe(wsum)).sum(axis=0)
 
 
 def q_gen(d: Data, tau2: np.ndarray) -> np.ndarray:
     """Generalised Q statistic Σ w*(y - μ̂(tau²))² (Cochran's Q at tau² = 0)."""
     w = weights(d, tau2)
     _, _, r = wls(d, w)
-    return (w * r**2).sum(axis=(1, 2))
+    return (w * r**2).sum(axis=(0, 1))
 
 
 def _q_newton(d: Data, tau2: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -115,8 +113,8 @@ def _q_newton(d: Data, tau2: np.ndarray, target: np.ndarray) -> tuple[np.ndarray
     w = weights(d, tau2)
     _, _, r = wls(d, w)
     wr2 = w * r**2
-    f = wr2.sum(axis=(1, 2)) - target
-    slope = (w * wr2).sum(axis=(1, 2))
+    f = wr2.sum(axis=(0, 1)) - target
+    slope = (w * wr2).sum(axis=(0, 1))
     return f, f / np.where(slope > 0, slope, np.inf)
 
 
@@ -134,16 +132,16 @@ def _score_fisher(d: Data, tau2: np.ndarray, reml: bool) -> tuple[np.ndarray, np
     w = weights(d, tau2)
     wsum, _, r = wls(d, w)
     w2 = w**2
-    ypPy = (w2 * r**2).sum(axis=(1, 2))
-    sw2 = w2.sum(axis=(1, 2))
+    ypPy = (w2 * r**2).sum(axis=(0, 1))
+    sw2 = w2.sum(axis=(0, 1))
     if reml:
         safe = _safe(wsum)
-        s2g = w2.sum(axis=2)
-        tr_p = w.sum(axis=(1, 2)) - (s2g / safe).sum(axis=1)
-        tr_pp = sw2 - 2 * ((w * w2).sum(axis=2) / safe).sum(axis=1) + (s2g**2 / safe**2).sum(axis=1)
+        s2g = w2.sum(axis=0)
+        tr_p = w.sum(axis=(0, 1)) - (s2g / safe).sum(axis=0)
+        tr_pp = sw2 - 2 * ((w * w2).sum(axis=0) / safe).sum(axis=0) + (s2g**2 / safe**2).sum(axis=0)
         score = ypPy - tr_p
         return score, score / np.where(tr_pp > 0, tr_pp, np.inf)
-    score = ypPy - w.sum(axis=(1, 2))
+    score = ypPy - w.sum(axis=(0, 1))
     return score, score / np.where(sw2 > 0, sw2, np.inf)
 
 
@@ -151,10 +149,10 @@ def _loglik(d: Data, tau2: np.ndarray, reml: bool) -> np.ndarray:
     """(Restricted) log-likelihood up to a constant."""
     w = weights(d, tau2)
     wsum, _, r = wls(d, w)
-    logv = np.log(np.where(d.mask, d.v + _rows(tau2), 1.0))
-    ll = -0.5 * (logv.sum(axis=(1, 2)) + (w * r**2).sum(axis=(1, 2)))
+    logv = np.log(np.where(d.mask, d.v + tau2, 1.0))
+    ll = -0.5 * (logv.sum(axis=(0, 1)) + (w * r**2).sum(axis=(0, 1)))
     if reml:
-        ll = ll - 0.5 * np.log(_safe(wsum)).sum(axis=1)
+        ll = ll - 0.5 * np.log(_safe(wsum)).sum(axis=0)
     return ll
 
 
@@ -169,7 +167,7 @@ def _centred(y: np.ndarray, mask: np.ndarray, axis) -> np.ndarray:
 
 def _spread(d: Data) -> np.ndarray:
     """Σ (y - unweighted group mean)², the scale for bracketing tau²."""
-    return (_centred(d.y, d.mask, 2) ** 2).sum(axis=(1, 2))
+    return (_centred(d.y, d.mask, 0) ** 2).sum(axis=(0, 1))
 
 
 def _newton(
@@ -184,7 +182,7 @@ def _newton(
     """Roots of decreasing functions, one per row, by safeguarded Newton steps.
 
     ``step(rows, x)`` returns f(x) and a Newton-type step (f/|f'| or a Fisher
-    scoring step) for the given row indices. Requires f(lo) > 0 >= f(hi) and
+    scoring step) for the given row indices (None: all rows). Requires f(lo) > 0 >= f(hi) and
     lo <= x <= hi. A step that would leave the bracket is replaced by
     bisection, as is every other step after the 30th, so every row converges;
     only rows still moving are evaluated. A row stops when its step is below
@@ -196,7 +194,7 @@ def _newton(
         if active.size == 0:
             break
         xa, la, ha = x[active], lo[active], hi[active]
-        f, delta = step(active, xa)
+        f, delta = step(None if active.size == len(x) else active, xa)
         la = np.where(f > 0, xa, la)
         ha = np.where(f <= 0, xa, ha)
         xn = xa + delta
@@ -207,6 +205,10 @@ def _newton(
         lo[active], hi[active] = la, ha
         active = active[~done]
     return x
+
+
+def _subset(d: Data, rows: np.ndarray) -> Data:
+    return d if rows.size == d.y.shape[-1] else d.rows(rows)
 
 
 def _q_root(d: Data, target: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
@@ -222,9 +224,11 @@ def _q_root(d: Data, target: np.ndarray, start: np.ndarray | None = None) -> np.
     out = zero.copy()
     rows = np.flatnonzero(g0 > 0)
     if rows.size:
-        sub, tgt = d.rows(rows), target[rows]
+        sub, tgt = _subset(d, rows), target[rows]
         start = np.minimum(np.maximum(start[rows], 0.0), hi[rows]) if start is not None else zero[rows]
-        out[rows] = _newton(lambda a, t: _q_newton(sub.rows(a), t, tgt[a]), start, zero[rows], hi[rows])
+        out[rows] = _newton(
+            lambda a, t: _q_newton(sub.rows(a), t, tgt if a is None else tgt[a]), start, zero[rows], hi[rows]
+        )
     return out
 
 
@@ -241,7 +245,7 @@ def _likelihood_root(d: Data, reml: bool, start: np.ndarray) -> np.ndarray:
     s0 = _score(d, zero, reml)
     s_start = _score(d, start, reml)
     up = s_start > 0  # root above the start: bracket [start, hi]
-    scale = 2 * _spread(d) / np.maximum(d.k - d.p, 1) + 2 * d.v0.max(axis=(1, 2))
+    scale = 2 * _spread(d) / np.maximum(d.k - d.p, 1) + 2 * d.v0.max(axis=(0, 1))
     hi = np.where(up, np.maximum(2 * start, scale), start)
     s_hi = np.where(up, _score(d, hi, reml), s_start)
     for _ in range(2000):  # widen (by x4) where the score is still positive
@@ -255,7 +259,7 @@ def _likelihood_root(d: Data, reml: bool, start: np.ndarray) -> np.ndarray:
     out = zero.copy()
     rows = np.flatnonzero(s_lo > 0)  # otherwise score <= 0 on [0, start]: boundary
     if rows.size:
-        sub = d.rows(rows)
+        sub = _subset(d, rows)
         x0 = np.where(up[rows], start[rows], 0.5 * (lo[rows] + hi[rows]))
         out[rows] = _newton(lambda a, t: _score_fisher(sub.rows(a), t, reml), x0, lo[rows], hi[rows])
     boundary = (s0 <= 0) & (out > 0)
@@ -291,17 +295,17 @@ def estimate_tau2(d: Data, method: str) -> np.ndarray:
     if method == "DL":
         w = weights(d, zero)
         wsum, _, r = wls(d, w)
-        tau2 = ((w * r**2).sum(axis=(1, 2)) - df) / _tr_p(w, wsum)
+        tau2 = ((w * r**2).sum(axis=(0, 1)) - df) / _tr_p(w, wsum)
     elif method == "HE":
-        n = d.mask.sum(axis=2)
+        n = d.mask.sum(axis=0)
         safe_n = np.where(n > 0, n, 1)
-        tr_pv = d.v0.sum(axis=(1, 2)) - (d.v0.sum(axis=2) / safe_n).sum(axis=1)
+        tr_pv = d.v0.sum(axis=(0, 1)) - (d.v0.sum(axis=0) / safe_n).sum(axis=0)
         tau2 = (_spread(d) - tr_pv) / np.maximum(df, 1)
     elif method == "HS":
         w = weights(d, zero)
-        tau2 = (q_gen(d, zero) - k) / w.sum(axis=(1, 2))
+        tau2 = (q_gen(d, zero) - k) / w.sum(axis=(0, 1))
     elif method == "SJ":
-        tau0 = (_centred(d.y, d.mask, (1, 2)) ** 2).sum(axis=(1, 2)) / k
+        tau0 = (_centred(d.y, d.mask, (0, 1)) ** 2).sum(axis=(0, 1)) / k
         tau2 = tau0 * q_gen(d, tau0) / np.maximum(df, 1)
     elif method in ("PM", "EB"):
         tau2 = _q_root(d, df.astype(float), start=estimate_tau2(d, "DL"))

@@ -167,11 +167,11 @@ def _fit_row_stats(d: Data, tau2: np.ndarray, test: str, level: float):
     k = d.k
     w = weights(d, tau2)
     wsum, mu, r = wls(d, w)
-    est = mu[:, 0]
-    se = 1 / np.sqrt(wsum[:, 0])
+    est = mu[0]
+    se = 1 / np.sqrt(wsum[0])
     df = np.where(k > 1, k - 1, np.nan).astype(float)
     if test in ("knha", "adhoc"):
-        rss = (w * r**2).sum(axis=(1, 2))
+        rss = (w * r**2).sum(axis=(0, 1))
         s2w = np.where(rss <= np.finfo(float).eps, 0.0, rss / np.maximum(k - 1, 1))
         if test == "adhoc":
             s2w = np.maximum(s2w, 1.0)
@@ -264,7 +264,7 @@ def pool(
     if not 0 < level < 1:
         raise ValueError(f"level must be in (0, 1); got {level}")
     y, v, batch = _as_padded(yi, vi)
-    d = Data.from_padded(y[:, None, :], v[:, None, :])
+    d = Data.from_padded(y.T[:, None, :], v.T[:, None, :])
     k = d.k
     notes: list[str] = []
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -280,8 +280,8 @@ def pool(
         q = q_gen(d, np.zeros_like(t2))
         q_df = k - 1
         q_p = np.where(k > 1, stats.chi2.sf(q, np.maximum(q_df, 1)), np.nan)
-        sw = w0.sum(axis=(1, 2))
-        vt = (k - 1) / (sw - (w0**2).sum(axis=(1, 2)) / sw)
+        sw = w0.sum(axis=(0, 1))
+        vt = (k - 1) / (sw - (w0**2).sum(axis=(0, 1)) / sw)
         q_i2 = np.maximum(0.0, (q - q_df) / q)
         if method == "EE" or i2 == "q":
             i2_val, h2_val = q_i2, q / q_df
@@ -300,8 +300,8 @@ def pool(
         i2_val, h2_val = np.where(single, nan, i2_val), np.where(single, nan, h2_val)
         q, q_p = np.where(single, nan, q), np.where(single, nan, q_p)
     ci_half = crit * se
-    wpct = 100 * w[:, 0, :] / w.sum(axis=(1, 2))[:, None]
-    wpct = np.where(d.mask[:, 0, :], wpct, np.nan)
+    wpct = (100 * w[:, 0, :] / w.sum(axis=(0, 1))).T
+    wpct = np.where(d.mask[:, 0, :].T, wpct, np.nan)
 
     def out(a):
         a = np.asarray(a, dtype=float) if np.asarray(a).dtype.kind == "f" else np.asarray(a)
@@ -346,14 +346,14 @@ def tau2_confint(yi: ArrayLike, vi: ArrayLike, *, level: float = 0.95, method: s
     :func:`pool`; rows with k < 2 give NaN.
     """
     y, v, batch = _as_padded(yi, vi)
-    d = Data.from_padded(y[:, None, :], v[:, None, :])
+    d = Data.from_padded(y.T[:, None, :], v.T[:, None, :])
     method = "EE" if str(method).upper() == "FE" else str(method).upper()
     with np.errstate(divide="ignore", invalid="ignore"):
         t2 = estimate_tau2(d, method)
         lo, hi = q_profile(d, level)
         w0 = weights(d, np.zeros_like(t2))
-        sw = w0.sum(axis=(1, 2))
-        vt = (d.k - 1) / (sw - (w0**2).sum(axis=(1, 2)) / sw)
+        sw = w0.sum(axis=(0, 1))
+        vt = (d.k - 1) / (sw - (w0**2).sum(axis=(0, 1)) / sw)
 
     def out(a):
         return a if batch else float(a[0])

@@ -158,17 +158,17 @@ def subgroup_analysis(
         return SubgroupResult(fits, overall, q_b, G - 1, p_b, tau2)
 
     kmax = max(int(m.sum()) for m in members)
-    ypad = np.full((1, G, kmax), np.nan)
-    vpad = np.full((1, G, kmax), np.nan)
+    ypad = np.full((kmax, G, 1), np.nan)
+    vpad = np.full((kmax, G, 1), np.nan)
     for j, m in enumerate(members):
-        ypad[0, j, : m.sum()], vpad[0, j, : m.sum()] = y[m], v[m]
+        ypad[: m.sum(), j, 0], vpad[: m.sum(), j, 0] = y[m], v[m]
     d = Data.from_padded(ypad, vpad)
     method_n = "EE" if str(method).upper() == "FE" else str(method).upper()
     with np.errstate(divide="ignore", invalid="ignore"):
         t2 = estimate_tau2(d, method_n)
     w = weights(d, t2)
     wsum, mu, r = wls(d, w)
-    wsum, mu = wsum[0], mu[0]
+    wsum, mu = wsum[:, 0], mu[:, 0]
     q_m = float((wsum * (mu - (wsum * mu).sum() / wsum.sum()) ** 2).sum())
     common = float(t2[0])
     fix = None if method_n == "EE" else common

@@ -162,7 +162,7 @@ def test_iterative_estimators_converge_where_fisher_scoring_struggles():
         res = pooling.pool(y, v, method=method)
         assert np.isfinite(res.tau2).all() and (res.tau2 >= 0).all()
         if method in ("ML", "REML"):
-            d = Data.from_padded(y[:, None, :], v[:, None, :])
+            d = Data.from_padded(y.T[:, None, :], v.T[:, None, :])
             s = _score(d, res.tau2, reml=method == "REML")
             w = (1 / (v + res.tau2[:, None])).sum(axis=1)
             interior = res.tau2 > 0
