@@ -1,0 +1,104 @@
+"""Run a declared analysis: effect sizes, pooling and subgroups in one call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .contrasts import make_contrasts
+from .pooling import PoolResult, pool
+from .specs import PROGRAM_LABELS, AnalysisSpec
+from .subgroups import SubgroupResult, subgroup_analysis
+
+__all__ = ["AnalysisResult", "run_analysis", "coverage_matrix"]
+
+
+@dataclass(frozen=True)
+class AnalysisResult:
+    """One analysis run on the data.
+
+    Attributes
+    ----------
+    spec : the :class:`~analysis.specs.AnalysisSpec` that was run.
+    effects : usable comparisons with ``yi``, ``vi`` and, after pooling, ``weight`` (%).
+    coverage : every trial's status for this analysis (used, missing, not in scope).
+    result : :class:`PoolResult`, :class:`SubgroupResult` (subgrouped specs)
+        or None when no comparison is usable.
+    """
+
+    spec: AnalysisSpec
+    effects: pd.DataFrame
+    coverage: pd.DataFrame
+    result: PoolResult | SubgroupResult | None
+
+    @property
+    def k(self) -> int:
+        return len(self.effects)
+
+    @property
+    def overall(self) -> PoolResult | None:
+        if isinstance(self.result, SubgroupResult):
+            return self.result.overall
+        return self.result
+
+    def to_frame(self) -> pd.DataFrame:
+        """The pooled rows (per subgroup and overall) with the spec's name and options."""
+        if self.result is None:
+            return pd.DataFrame({"analysis": [self.spec.name], "k": [0], "group": ["overall"]})
+        frame = self.result.to_frame()
+        if "group" not in frame:
+            frame.insert(0, "group", "overall")
+        frame.insert(0, "analysis", self.spec.name)
+        frame["measure"] = self.spec.measure
+        frame["outcome"] = self.spec.outcome
+        return frame
+
+    def __str__(self) -> str:
+        head = f"{self.spec.title} [{self.spec.name}]: k = {self.k}"
+        return head if self.result is None else f"{head}\n{self.result}"
+
+
+def run_analysis(spec: AnalysisSpec, studies: pd.DataFrame) -> AnalysisResult:
+    """Build the effect sizes for ``spec`` from ``studies`` and pool them.
+
+    Subgrouped specs (``subgroup="program"``) use
+    :func:`analysis.subgroup_analysis` with separate tau² per subgroup
+    (RevMan 5 and meta's default), groups ordered Hip&Knee, Hip-only,
+    Knee-only; others use :func:`analysis.pool`.
+    """
+    effects, coverage = make_contrasts(studies, spec)
+    result: PoolResult | SubgroupResult | None = None
+    effects = effects.copy()
+    effects["weight"] = np.nan
+    if len(effects):
+        order = {p: i for i, p in enumerate(spec.experimental)}
+        effects = effects.sort_values(
+            ["experimental_program", "year", "study"], key=lambda s: s.map(order) if s.name == "experimental_program" else s
+        ).reset_index(drop=True)
+        yi, vi = effects["yi"].to_numpy(float), effects["vi"].to_numpy(float)
+        if spec.subgroup == "program":
+            labels = effects["experimental_program"].map(PROGRAM_LABELS).to_numpy()
+            result = subgroup_analysis(yi, vi, labels, method=spec.method, test=spec.test, level=spec.level)
+            effects["weight"] = result.overall.weights
+            effects["weight_in_group"] = np.concatenate([g.weights for g in result.groups.values()])
+        else:
+            result = pool(yi, vi, method=spec.method, test=spec.test, level=spec.level)
+            effects["weight"] = result.weights
+    return AnalysisResult(spec, effects, coverage, result)
+
+
+def coverage_matrix(results: list[AnalysisResult]) -> pd.DataFrame:
+    """Trial x analysis table of coverage statuses ("used", "missing", "not in scope").
+
+    A trial with several comparisons in one analysis shows "used" if any is used.
+    """
+    rank = {"used": 0, "missing": 1, "not in scope": 2}
+    frames = [r.coverage for r in results]
+    cov = pd.concat(frames, ignore_index=True)
+    cov["rank"] = cov["status"].map(rank)
+    best = cov.sort_values("rank").groupby(["study", "analysis"], sort=False)["status"].first()
+    matrix = best.unstack("analysis")
+    studies = list(dict.fromkeys(cov["study"]))
+    return matrix.reindex(index=studies, columns=[r.spec.name for r in results])

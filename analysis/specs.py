@@ -1,0 +1,187 @@
+"""Every analysis this project runs, declared in one place.
+
+Each :class:`AnalysisSpec` records every decision that turns ``data/studies.csv``
+into a meta-analysis: the outcome and its effect measure, the time-point rule,
+the comparator rule, how a multi-arm trial shares its comparator, the pre-post
+correlation used for change scores, the estimator and the test. The paper
+(Manojlović 2021) states none of its methods in public text, so each default is
+a named choice here, and notebook 04 varies them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+
+__all__ = ["AnalysisSpec", "ANALYSES", "EXERCISE", "PROGRAM_LABELS", "TIMEPOINT_RULES", "get_spec"]
+
+EXERCISE = ("hip_knee", "hip_only", "knee_only")
+#: Display names used by the paper.
+PROGRAM_LABELS = {"hip_knee": "Hip&Knee", "hip_only": "Hip-only", "knee_only": "Knee-only", "control": "Control", "other": "Other"}
+#: "end_of_treatment": per comparison, the time point closest to the end of the
+#: programme (ties: the earlier); "earliest" / "latest": the first / last
+#: reported time point.
+TIMEPOINT_RULES = ("end_of_treatment", "earliest", "latest")
+
+
+@dataclass(frozen=True)
+class AnalysisSpec:
+    """One analysis: which rows, which effect size, which model.
+
+    Attributes
+    ----------
+    name, title : identifier (file names) and heading.
+    outcome : "pain" or "function". Effects are oriented so that for pain a
+        negative value favours the experimental arm (less pain), and for
+        function a positive value does (better function), whatever the
+        instrument's own direction.
+    measure : "MD" or "SMD" (Hedges' g, ``smd_convention``).
+    common_scale : for MD, rescale every instrument to this range, e.g.
+        (0, 10) for pain; None keeps the instrument's units (then restrict
+        ``instruments`` to one).
+    instruments : allowed instruments in order of preference (a trial reporting
+        several contributes the first); None allows any.
+    experimental : programme classes compared with the comparator.
+    comparator : programme class of the comparator arm ("control" = no
+        exercise programme).
+    subgroup : "program" to subgroup by the experimental class (the paper's
+        design), or None.
+    timepoint : a rule of :data:`TIMEPOINT_RULES`.
+    values : "post" (follow-up values), "change" (change from baseline; from
+        baseline and follow-up rows with ``prepost_r`` where no change row
+        exists), or "any" (post where available, else change; Cochrane
+        Handbook 10.5.2 allows mixing them for MD only).
+    prepost_r : correlation between baseline and follow-up used to compute a
+        change-score SD (Cochrane Handbook 6.5.2.8).
+    multi_arm : "split" (Cochrane Handbook 23.3.4: a comparator arm shared by
+        m comparisons in one analysis counts n/m patients in each) or "reuse"
+        (each comparison uses the full arm; patients counted twice).
+    include_inferred_sign : use contrasts whose sign convention the source does
+        not state but the quote implies (recorded as ``sign == "inferred"``).
+    evidence : "all", or "paper_era" (trials published up to 2020, the
+        evidence the 2021 paper could have had; undated trials are left out).
+    method, test, level : passed to :func:`analysis.pool`.
+    smd_convention : passed to :func:`analysis.hedges_g`.
+    """
+
+    name: str
+    title: str
+    outcome: str
+    measure: str = "MD"
+    common_scale: tuple[float, float] | None = None
+    instruments: tuple[str, ...] | None = None
+    experimental: tuple[str, ...] = EXERCISE
+    comparator: str = "control"
+    subgroup: str | None = None
+    timepoint: str = "end_of_treatment"
+    values: str = "any"
+    prepost_r: float = 0.5
+    multi_arm: str = "split"
+    include_inferred_sign: bool = True
+    evidence: str = "all"
+    method: str = "REML"
+    test: str = "z"
+    level: float = 0.95
+    smd_convention: str = "metafor"
+    description: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        checks = {
+            "outcome": (self.outcome, ("pain", "function")),
+            "measure": (self.measure, ("MD", "SMD")),
+            "timepoint": (self.timepoint, TIMEPOINT_RULES),
+            "values": (self.values, ("post", "change", "any")),
+            "multi_arm": (self.multi_arm, ("split", "reuse")),
+            "evidence": (self.evidence, ("all", "paper_era")),
+            "subgroup": (self.subgroup, ("program", None)),
+        }
+        for name, (value, allowed) in checks.items():
+            if value not in allowed:
+                raise ValueError(f"AnalysisSpec.{name} must be one of {allowed}; got {value!r}")
+        if self.measure == "SMD" and self.values == "any":
+            raise ValueError("SMD cannot mix post values and change scores (Cochrane Handbook 10.5.2): choose values='post' or 'change'")
+        if not -1 <= self.prepost_r <= 1:
+            raise ValueError("prepost_r must be in [-1, 1]")
+
+    def with_options(self, **changes) -> "AnalysisSpec":
+        """A copy with some decisions changed (the name records that it is a variant)."""
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+PAIN_0_10 = dict(outcome="pain", measure="MD", common_scale=(0.0, 10.0))
+FUNCTION_AKPS = dict(outcome="function", measure="MD", instruments=("AKPS",))
+
+_H2H = (
+    ("hip_knee", "knee_only"),
+    ("hip_only", "knee_only"),
+    ("hip_knee", "hip_only"),
+    ("hip_knee", "control"),
+    ("hip_only", "control"),
+    ("knee_only", "control"),
+)
+
+
+def _h2h(outcome_kw: dict, tag: str) -> list[AnalysisSpec]:
+    out = []
+    for e, c in _H2H:
+        out.append(
+            AnalysisSpec(
+                name=f"{tag}_{e}_vs_{c}",
+                title=f"{'Pain' if tag == 'pain' else 'Function (AKPS)'}: {PROGRAM_LABELS[e]} vs {PROGRAM_LABELS[c]}",
+                experimental=(e,),
+                comparator=c,
+                description="Head-to-head comparison within trials that randomised both classes.",
+                **outcome_kw,
+            )
+        )
+    return out
+
+
+#: The declared analyses; the CLI runs each and writes its table and figure.
+ANALYSES: tuple[AnalysisSpec, ...] = (
+    AnalysisSpec(
+        name="paper_pain",
+        title="Pain (0-10): each exercise programme vs no-exercise control, by programme",
+        subgroup="program",
+        description="The paper's design: exercise arms against their trial's comparator, subgrouped by programme, "
+        "with the test for subgroup differences. Pain as MD on a common 0-10 scale.",
+        **PAIN_0_10,
+    ),
+    AnalysisSpec(
+        name="paper_function",
+        title="Function (SMD): each exercise programme vs no-exercise control, by programme",
+        outcome="function",
+        measure="SMD",
+        values="post",
+        subgroup="program",
+        description="The paper's design for function: Hedges' g of follow-up values, any function instrument.",
+    ),
+    AnalysisSpec(
+        name="paper_function_akps",
+        title="Function (AKPS, MD): each exercise programme vs no-exercise control, by programme",
+        subgroup="program",
+        description="As paper_function but as MD on the AKPS, the only function scale with public contrasts.",
+        **FUNCTION_AKPS,
+    ),
+    *_h2h(PAIN_0_10, "pain"),
+    *_h2h(FUNCTION_AKPS, "function"),
+    AnalysisSpec(
+        name="function_hip_only_vs_knee_only_paper_era",
+        title="Function (AKPS): Hip-only vs Knee-only, trials published by 2020",
+        experimental=("hip_only",),
+        comparator="knee_only",
+        evidence="paper_era",
+        description="The evidence the 2021 paper could have had, for comparison with all evidence.",
+        **FUNCTION_AKPS,
+    ),
+)
+
+
+def get_spec(name: str) -> AnalysisSpec:
+    """The declared analysis called ``name``."""
+    for spec in ANALYSES:
+        if spec.name == name:
+            return spec
+    raise KeyError(f"no analysis named {name!r}; declared: {[s.name for s in ANALYSES]}")
