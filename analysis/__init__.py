@@ -4,15 +4,35 @@ The statistical core follows R's metafor and names every convention where
 metafor, RevMan 5 and meta differ.
 """
 
+from .analyses import AnalysisResult, coverage_matrix, run_analysis, sensitivity
+from .data import DataError, MissingDataWarning, load_reviews, load_studies, missing_values
 from .effects import change_sd, from_ci, from_se, hedges_correction, hedges_g, mean_change, mean_difference, smcc, smcr
 from .estimators import TAU2_METHODS
+from .plotting import coverage_chart, forest_plot, forest_rows, reviews_forest
 from .pooling import PoolResult, Tau2Interval, pool, tau2_confint
+from .specs import ANALYSES, AnalysisSpec, get_spec
 from .subgroups import SubgroupResult, subgroup_analysis
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ANALYSES",
+    "AnalysisResult",
+    "AnalysisSpec",
+    "DataError",
+    "MissingDataWarning",
     "TAU2_METHODS",
+    "coverage_chart",
+    "coverage_matrix",
+    "forest_plot",
+    "forest_rows",
+    "get_spec",
+    "load_reviews",
+    "load_studies",
+    "missing_values",
+    "reviews_forest",
+    "run_analysis",
+    "sensitivity",
     "PoolResult",
     "SubgroupResult",
     "Tau2Interval",

@@ -249,6 +249,7 @@ def _finish(found: list[dict], spec: AnalysisSpec) -> pd.DataFrame:
                 n_e, n_c = it["n_e"], it["n_c"]
                 if pd.notna(n_e) and pd.notna(n_c):
                     vi *= (m_e / n_e + m_c / n_c) / (1 / n_e + 1 / n_c)
+                    row["n_e"], row["n_c"] = n_e / m_e, n_c / m_c
                     row["notes"] = it["notes"] + f"; shared arm split {max(m_e, m_c)} ways (variance rescaled, equal SDs assumed)"
                 else:
                     row["split"] = 1

@@ -325,8 +325,7 @@ def _check_studies(frame: pd.DataFrame, lines: list[int]) -> list[Problem]:
 def _load(path: Path | str | None, default: Path, columns: dict[str, object], check) -> pd.DataFrame:
     path = Path(path) if path is not None else default
     frame, problems, lines = _parse(path, columns)
-    if not problems:
-        problems = check(frame, lines)
+    problems = problems + check(frame, lines)  # row checks see unparsable cells as empty
     if problems:
         raise DataError(path, sorted(problems, key=lambda p: (p.line or 0, p.column or "")))
     frame.attrs["source"] = str(path)

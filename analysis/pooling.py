@@ -248,9 +248,12 @@ def pool(
 
     Examples
     --------
+    metafor ``rma(c(0.1, 0.3, 0.5), c(0.01, 0.02, 0.04), method = "DL")``
+    gives estimate 0.2524 and tau² 0.0171:
+
     >>> res = pool([0.1, 0.3, 0.5], [0.01, 0.02, 0.04], method="DL")
     >>> round(res.estimate, 4), round(res.tau2, 4)
-    (0.2286, 0.0055)
+    (0.2524, 0.0171)
     """
     method = "EE" if str(method).upper() == "FE" else str(method).upper()
     if method not in TAU2_METHODS:

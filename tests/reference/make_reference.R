@@ -158,6 +158,6 @@ out <- list(
   effects = effects
 )
 project_script <- "tests/reference/project_reference.R"
-if (file.exists(project_script)) out$project <- source(project_script)$value
+if (file.exists(project_script)) out$project <- source(project_script, local = new.env())$value
 write_json(out, "tests/reference/metafor_reference.json", digits = NA, auto_unbox = TRUE, pretty = TRUE, na = "null")
 cat("wrote tests/reference/metafor_reference.json\n")

@@ -1,0 +1,157 @@
+"""Specs, contrasts and the project's pooled results against metafor (project_reference.R)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis import ANALYSES, get_spec, load_studies, run_analysis
+from analysis.contrasts import make_contrasts, timepoint_weeks
+from analysis.specs import AnalysisSpec
+from tolerances import RTOL_ITER
+
+
+@pytest.fixture(scope="module")
+def studies():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return load_studies()
+
+
+def test_spec_names_unique_and_paper_design_present():
+    names = [s.name for s in ANALYSES]
+    assert len(names) == len(set(names))
+    paper = get_spec("paper_pain")
+    assert paper.subgroup == "program" and paper.experimental == ("hip_knee", "hip_only", "knee_only")
+    for e, c in [("hip_knee", "knee_only"), ("hip_only", "knee_only"), ("hip_knee", "hip_only"), ("hip_knee", "control"), ("hip_only", "control"), ("knee_only", "control")]:
+        assert get_spec(f"pain_{e}_vs_{c}") and get_spec(f"function_{e}_vs_{c}")
+
+
+@pytest.mark.parametrize("kw", [{"measure": "OR"}, {"timepoint": "first"}, {"measure": "SMD", "values": "any"}, {"prepost_r": 1.5}])
+def test_bad_spec(kw):
+    with pytest.raises(ValueError):
+        AnalysisSpec(name="x", title="x", outcome="pain", **kw)
+
+
+@pytest.mark.parametrize("name", ["function_hip_only_vs_knee_only", "function_hip_only_vs_knee_only_paper_era", "function_hip_only_vs_control",
+                                  "function_knee_only_vs_control", "paper_function_akps", "pain_hip_knee_vs_knee_only"])
+def test_project_results_match_metafor(ref, studies, name):
+    want = ref["project"][name]
+    res = run_analysis(get_spec(name), studies)
+    overall = res.overall
+    assert overall.k == want["k"]
+    for field in ("estimate", "se", "ci_low", "ci_high", "tau2", "pvalue"):
+        np.testing.assert_allclose(getattr(overall, field), want[field], rtol=RTOL_ITER, atol=1e-9, err_msg=field)
+    if "group_estimate" in want:
+        groups = list(res.result.groups.values())
+        np.testing.assert_allclose([g.estimate for g in groups], want["group_estimate"], rtol=1e-10)
+        np.testing.assert_allclose([g.se for g in groups], want["group_se"], rtol=1e-10)
+        np.testing.assert_allclose(res.result.q_between, want["q_between"], rtol=1e-8)
+
+
+def test_project_reference_covers_every_analysis_with_data(ref, studies):
+    with_data = {s.name for s in ANALYSES if run_analysis(s, studies).k > 0}
+    assert with_data == set(ref["project"])
+
+
+def test_reported_contrast_is_reversed_in_code_not_in_file(studies):
+    effects, _ = make_contrasts(studies, get_spec("function_hip_only_vs_knee_only"))
+    hansen = effects[effects["study_id"] == "hansen2023"].iloc[0]
+    assert hansen["experimental_arm"] == "HE" and hansen["yi"] == pytest.approx(-0.6)
+    row = studies[(studies["study_id"] == "hansen2023") & (studies["level"] == "contrast")].iloc[0]
+    assert row["arm"] == "QE" and row["estimate"] == 0.6
+
+
+def test_pain_orientation_and_no_inferred_signs(studies):
+    spec = get_spec("pain_hip_knee_vs_knee_only")
+    effects, _ = make_contrasts(studies, spec)
+    assert effects["yi"].tolist() == [pytest.approx(-0.9)]  # a larger reduction favours Hip&Knee: negative MD
+    strict, coverage = make_contrasts(studies, spec.with_options(include_inferred_sign=False))
+    assert strict.empty and coverage["reason"].str.contains("inferred").any()
+
+
+def test_shared_control_is_split(studies):
+    spec = get_spec("paper_function_akps")
+    split, _ = make_contrasts(studies, spec)
+    reuse, _ = make_contrasts(studies, spec.with_options(multi_arm="reuse"))
+    assert split["split"].tolist() == [2, 2] and reuse["split"].tolist() == [1, 1]
+    n_e, n_c = 39, 36
+    assert split["vi"].iloc[1] == pytest.approx(reuse["vi"].iloc[1] * (1 / n_e + 2 / n_c) / (1 / n_e + 1 / n_c))
+    assert split["n_c"].tolist() == [18, 18]
+
+
+def test_smd_needs_arm_level_data(studies):
+    _, coverage = make_contrasts(studies, get_spec("paper_function"))
+    hott = coverage[coverage["study_id"] == "hott2019"]
+    assert (hott["status"] == "missing").all() and hott["reason"].str.contains("SMD needs the arm SDs").all()
+
+
+def test_timepoint_rules(studies):
+    spec = get_spec("function_hip_only_vs_knee_only")
+    early, _ = make_contrasts(studies, spec)
+    late, _ = make_contrasts(studies, spec.with_options(timepoint="latest"))
+    hott_early = early[early["study_id"] == "hott2019"].iloc[0]
+    hott_late = late[late["study_id"] == "hott2019"].iloc[0]
+    assert hott_early["timepoint_weeks"] == pytest.approx(13) and hott_late["timepoint_weeks"] == pytest.approx(52)
+    assert hott_late["yi"] == pytest.approx(3.2)
+
+
+def test_timepoint_weeks_units():
+    frame = pd.DataFrame({"timepoint_value": [11, 4, 3, 3], "timepoint_unit": ["days", "weeks", "months", "months"],
+                          "timepoint_from": ["baseline", "baseline", "baseline", "end of treatment"], "treatment_weeks": [2, 4, 6, 4]})
+    np.testing.assert_allclose(timepoint_weeks(frame), [11 / 7, 4, 13, 17])
+
+
+def test_arm_level_md_smd_and_change_scores(studies):
+    """Arm-level rows (as someone with the full text would add them) give escalc's MD/SMD."""
+    from analysis.effects import change_sd, hedges_g, mean_difference
+
+    base = studies[(studies["study_id"] == "fukuda2010") & (studies["outcome"] == "pain")].copy()
+    filled = base.copy()
+    values = {"Knee exercise group (KE)": (22, 3.0, 1.5), "Knee and hip exercise group (KHE)": (23, 2.0, 1.4), "Nontreatment group (control)": (25, 5.0, 2.0)}
+    for arm, (n, m, s) in values.items():
+        sel = filled["arm"] == arm
+        filled.loc[sel, ["n", "mean", "sd", "status"]] = [n, m, s, "verified"]
+    spec = get_spec("pain_hip_knee_vs_control")
+    effects, _ = make_contrasts(filled, spec)
+    yi, vi = mean_difference(2.0, 1.4, 23, 5.0, 2.0, 25)
+    assert effects["yi"].iloc[0] == pytest.approx(float(yi)) and effects["vi"].iloc[0] == pytest.approx(float(vi))
+    # paper design: KE and KHE share the control, so its n is split in two
+    paper, _ = make_contrasts(filled, get_spec("paper_pain"))
+    assert paper["n_c"].tolist() == [12.5, 12.5]
+    yi2, vi2 = mean_difference(2.0, 1.4, 23, 5.0, 2.0, 12.5)
+    assert paper.loc[paper["experimental_program"] == "hip_knee", "vi"].iloc[0] == pytest.approx(float(vi2))
+    smd_spec = AnalysisSpec(name="s", title="s", outcome="pain", measure="SMD", values="post", experimental=("hip_knee",))
+    smd, _ = make_contrasts(filled, smd_spec)
+    g, vg = hedges_g(2.0, 1.4, 23, 5.0, 2.0, 25)
+    assert smd["yi"].iloc[0] == pytest.approx(float(g)) and smd["vi"].iloc[0] == pytest.approx(float(vg))
+    # change scores from baseline + follow-up rows use the spec's correlation r
+    rows = []
+    for arm, (n, m, s) in values.items():
+        row = filled[filled["arm"] == arm].iloc[0].copy()
+        b = row.copy()
+        b["value_type"], b["mean"], b["sd"] = "baseline", 6.0, 1.8
+        rows += [row, b]
+    prepost = pd.DataFrame(rows).reset_index(drop=True)
+    change_spec = spec.with_options(values="change", prepost_r=0.6)
+    ch, cov = make_contrasts(prepost, change_spec)
+    sd_e, sd_c = change_sd(1.8, 1.4, 0.6), change_sd(1.8, 2.0, 0.6)
+    yi3, vi3 = mean_difference(2.0 - 6.0, sd_e, 23, 5.0 - 6.0, sd_c, 25)
+    assert ch["yi"].iloc[0] == pytest.approx(float(yi3)) and ch["vi"].iloc[0] == pytest.approx(float(vi3))
+    assert "r = 0.6" in ch["notes"].iloc[0]
+
+
+def test_studies_frame_not_mutated(studies):
+    before = studies.copy()
+    for spec in ANALYSES:
+        run_analysis(spec, studies)
+    pd.testing.assert_frame_equal(studies, before)
+
+
+def test_coverage_lists_every_trial(studies):
+    res = run_analysis(get_spec("paper_pain"), studies)
+    assert set(res.coverage["study_id"]) == set(studies["study_id"])
+    assert res.result is None and res.to_frame()["k"].tolist() == [0]

@@ -1,0 +1,103 @@
+"""Forest-plot layout asserted exactly; renderers return Axes and never show."""
+
+from __future__ import annotations
+
+import warnings
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis import coverage_chart, coverage_matrix, forest_plot, forest_rows, get_spec, load_reviews, load_studies, pool, reviews_forest, run_analysis, subgroup_analysis, ANALYSES
+
+
+@pytest.fixture(scope="module")
+def studies():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return load_studies()
+
+
+def test_forest_rows_exact_for_the_paper_design(ref, studies):
+    rows = forest_rows(run_analysis(get_spec("paper_function_akps"), studies))
+    want = ref["project"]["paper_function_akps"]
+    v = np.square(want["group_se"])
+    w = 100 * (1 / v) / (1 / v).sum()
+    assert rows["kind"].tolist() == [
+        "group", "study", "subtotal", "heterogeneity", "effect_test",
+        "group", "study", "subtotal", "heterogeneity", "effect_test",
+        "overall", "heterogeneity", "effect_test", "subgroup_test",
+    ]
+    assert rows["y"].tolist() == [-float(i) for i in range(14)]
+    assert rows["label"].tolist()[:3] == ["Hip-only", "Hott 2019/2020: isolated hip-focused exercise vs free physical activity", "Subtotal"]
+    assert rows.loc[10, "label"] == "Total"
+    studies_rows = rows[rows["kind"] == "study"]
+    np.testing.assert_allclose(studies_rows["estimate"], [1.0, 0.2])
+    np.testing.assert_allclose(studies_rows["weight"], w, rtol=1e-10)
+    assert studies_rows["n_e"].tolist() == [39, 37] and studies_rows["n_c"].tolist() == [18, 18]
+    assert rows.loc[10, ["n_e", "n_c", "weight"]].tolist() == [76, 36, 100.0]
+    np.testing.assert_allclose(rows.loc[10, ["estimate", "ci_low", "ci_high"]].astype(float), [want["estimate"], want["ci_low"], want["ci_high"]], rtol=1e-7)
+    assert rows["text"].tolist()[3:5] == ["Heterogeneity: Not applicable", "Test for overall effect: Z = 0.28 (P = 0.78)"]
+    assert rows["text"].tolist()[11:] == [
+        "Heterogeneity: Tau² = 0.00; Chi² = 0.03, df = 1 (P = 0.87); I² = 0%",
+        "Test for overall effect: Z = 0.24 (P = 0.81)",
+        "Test for subgroup differences: Chi² = 0.03, df = 1 (P = 0.87), I² = 0%",
+    ]
+
+
+def test_forest_rows_for_a_users_own_pool():
+    res = pool([0.1, 0.4, 0.3], [0.02, 0.03, 0.05], method="DL", test="knha")
+    rows = forest_rows(res, labels=["A", "B", "C"])
+    assert rows["kind"].tolist() == ["study"] * 3 + ["overall", "heterogeneity", "effect_test"]
+    assert rows["label"].tolist()[:4] == ["A", "B", "C", "Total"]
+    np.testing.assert_allclose(rows["weight"][:3].sum(), 100)
+    assert rows["text"].iloc[-1].startswith("Test for overall effect: t(2) = ")
+
+
+def test_subgroup_result_needs_labels_by_group():
+    sg = subgroup_analysis([0.1, 0.4, 0.3, 0.2], [0.02, 0.03, 0.05, 0.04], ["a", "b", "a", "b"])
+    rows = forest_rows(sg, labels={"a": ["s1", "s3"], "b": ["s2", "s4"]})
+    assert rows.loc[rows["kind"] == "study", "label"].tolist() == ["s1", "s3", "s2", "s4"]
+    with pytest.raises(ValueError):
+        forest_rows(sg, labels=["s1", "s2", "s3", "s4"])
+
+
+def test_forest_plot_returns_axes_and_draws_into_given_axes(studies):
+    result = run_analysis(get_spec("function_hip_only_vs_knee_only"), studies)
+    ax = forest_plot(result)
+    assert ax.figure is not None and len(ax.patches) == 1  # the overall diamond
+    fig, given = plt.subplots(figsize=(4, 3))
+    assert forest_plot(result, ax=given) is given
+
+
+def test_forest_plot_arrows_when_clipped(studies):
+    result = run_analysis(get_spec("function_hip_only_vs_knee_only"), studies)
+    ax = forest_plot(result, xlim=(-3, 3))
+    arrows = [c for c in ax.texts if getattr(c, "arrow_patch", None) is not None]
+    # Hott's [-4.8, 6.4] runs past both ends (row y = 0), Hansen's [-3.2, 2.0] past the left (y = -1)
+    assert sorted((a.xy[0], a.xy[1]) for a in arrows) == [(-3, -1.0), (-3, 0.0), (3, 0.0)]
+
+
+def test_figure_height_adapts_to_rows(studies):
+    small = forest_plot(run_analysis(get_spec("function_hip_only_vs_control"), studies)).figure
+    big = forest_plot(run_analysis(get_spec("paper_function_akps"), studies)).figure
+    assert big.get_size_inches()[1] > small.get_size_inches()[1]
+
+
+def test_empty_analysis_cannot_be_plotted(studies):
+    with pytest.raises(ValueError, match="no usable comparisons"):
+        forest_rows(run_analysis(get_spec("paper_pain"), studies))
+
+
+def test_reviews_and_coverage_charts(studies):
+    ax = reviews_forest(load_reviews(), measure="SMD")
+    assert len(ax.get_yticks()) == int((load_reviews()["measure"] == "SMD").sum())
+    matrix = coverage_matrix([run_analysis(s, studies) for s in ANALYSES])
+    assert set(np.unique(matrix.to_numpy())) <= {"used", "missing", "not in scope"}
+    assert coverage_chart(matrix).get_images()
+
+
+def test_nothing_is_shown(monkeypatch, studies):
+    monkeypatch.setattr(plt, "show", lambda *a, **k: pytest.fail("plt.show called"))
+    forest_plot(run_analysis(get_spec("paper_function_akps"), studies))
