@@ -50,6 +50,10 @@ def _md_table(frame: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def _names(studies: pd.DataFrame, mask: pd.Series) -> str:
+    return ", ".join(dict.fromkeys(studies.loc[mask, "study"]))
+
+
 def _find(results: list[AnalysisResult], name: str) -> AnalysisResult | None:
     return next((r for r in results if r.spec.name == name), None)
 
@@ -78,8 +82,9 @@ def build_report(studies: pd.DataFrame, reviews: pd.DataFrame, results: list[Ana
         f"{len(after)} after the paper: {', '.join(after['study'])}; {len(undated)} undated: {', '.join(undated['study'])}).\n"
         f"- Rows: {len(studies)} — {counts.get('verified', 0)} verified, {counts.get('partial', 0)} partial, "
         f"{counts.get('not public', 0)} not public.\n"
-        f"- Verified numbers are between-group differences (Hott 2019/2020, Hansen 2023, Tahir, Rabelo 2017) "
-        f"plus per-arm values without n or SD (Dolak 2011 week 4, Hansen 2023 change scores).\n"
+        f"- Verified between-group differences: {_names(studies, (studies['level'] == 'contrast') & (studies['status'] == 'verified'))}; "
+        f"verified arm values: {_names(studies, (studies['level'] == 'arm') & (studies['status'] == 'verified')) or 'none'}; "
+        f"partial arm values: {_names(studies, studies['status'] == 'partial') or 'none'}.\n"
     )
     used = sum(int((r.coverage["status"] == "used").sum()) for r in results)
     missing = sum(int((r.coverage["status"] == "missing").sum()) for r in results)
@@ -115,19 +120,21 @@ def build_report(studies: pd.DataFrame, reviews: pd.DataFrame, results: list[Ana
     add(_md_table(rev[["review", "comparison", "outcome", "measure", "ci", "i2"]]) + "\n")
     add("These reviews pool largely the same small trials; they are reference points, not independent evidence.\n")
 
+    feeding = sorted({s for r in results for s in r.coverage.loc[r.coverage["status"] == "used", "study"]})
+    arms = studies[studies["program"] != "other"].drop_duplicates(["study_id", "arm"]).groupby("study", sort=False).size()
+    inferred = _names(studies, studies["sign"] == "inferred")
     add("## Why the numbers differ\n")
     add(
-        "- **Data coverage.** The paper pooled per-arm means and SDs from 13 trials' full texts. In public text, "
-        "only between-group differences from three trials enter any class comparison; most trials publish no outcome "
-        "number in their abstracts. Every Hip&Knee comparison with a control lacks its numbers.\n"
+        "- **Data coverage.** The paper pooled 13 trials from their full texts. In public text, "
+        f"{len(feeding)} trials enter any analysis ({', '.join(feeding)}), mostly through between-group differences; "
+        "most trials publish no outcome number in their abstracts.\n"
         "- **Methods the paper does not state (in public text).** The tau² estimator and test, the time point per trial "
         "(end of treatment or follow-up), post values or change scores and the pre-post correlation, the comparator "
-        "of each exercise arm, the SMD convention and how multi-arm trials (Fukuda 2010, Herrington 2007, Hott 2019, "
-        "Raisi 2020, Saad 2018, Song 2009) share their control. Each is a named parameter in `analysis/specs.py`; "
-        "notebook 04 shows how the results move with them.\n"
-        "- **Measures.** The paper's function result is an SMD; the public contrasts are AKPS mean differences "
-        "without arm SDs, so an SMD cannot be formed without the full texts.\n"
-        "- **Signs.** Hott, Hansen and Tahir do not define the sign of their differences; this project reads "
+        f"of each exercise arm, the SMD convention and how multi-arm trials ({', '.join(arms[arms > 2].index)}) share an arm "
+        "between comparisons. Each is a named parameter in `analysis/specs.py`; notebook 04 shows how the results move with them.\n"
+        "- **Measures.** The paper's function result is an SMD; a between-group mean difference without arm SDs "
+        "cannot give one, so SMD analyses wait for the full texts.\n"
+        f"- **Signs.** {inferred or 'No trial'} do not define the sign of their differences; this project reads "
         "'A versus B' as A − B (recorded as `sign = inferred`) and never re-signs the file.\n"
     )
 
