@@ -4,12 +4,15 @@ The statistical core follows R's metafor and names every convention where
 metafor, RevMan 5 and meta differ.
 """
 
+from .bias import egger_test, funnel_plot, meta_regression, permutation_test, rank_test, trim_and_fill
 from .analyses import AnalysisResult, coverage_matrix, run_analysis, sensitivity
 from .data import DataError, MissingDataWarning, load_reviews, load_studies, missing_values
 from .effects import change_sd, from_ci, from_se, hedges_correction, hedges_g, mean_change, mean_difference, smcc, smcr
 from .estimators import TAU2_METHODS
+from .network import league_plot, network_forest, network_graph, network_meta_analysis
 from .plotting import coverage_chart, forest_plot, forest_rows, reviews_forest
 from .pooling import PoolResult, Tau2Interval, pool, tau2_confint
+from .robustness import baujat, baujat_plot, cumulative, gosh, gosh_plot, influence, influence_plot, leave_one_out
 from .specs import ANALYSES, AnalysisSpec, get_spec
 from .subgroups import SubgroupResult, subgroup_analysis
 
@@ -22,7 +25,25 @@ __all__ = [
     "DataError",
     "MissingDataWarning",
     "TAU2_METHODS",
+    "baujat",
+    "baujat_plot",
     "coverage_chart",
+    "cumulative",
+    "egger_test",
+    "funnel_plot",
+    "gosh",
+    "gosh_plot",
+    "influence",
+    "influence_plot",
+    "league_plot",
+    "leave_one_out",
+    "meta_regression",
+    "network_forest",
+    "network_graph",
+    "network_meta_analysis",
+    "permutation_test",
+    "rank_test",
+    "trim_and_fill",
     "coverage_matrix",
     "forest_plot",
     "forest_rows",

@@ -11,7 +11,7 @@ from scipy import stats
 from .estimators import Data, estimate_tau2, weights, wls
 from .pooling import PoolResult, pool
 
-__all__ = ["subgroup_analysis", "SubgroupResult", "TAU2_SCOPES"]
+__all__ = ["subgroup_analysis", "SubgroupResult", "TAU2_SCOPES", "between_groups_common"]
 
 #: How tau² is shared between subgroups (see :func:`subgroup_analysis`).
 TAU2_SCOPES = ("separate", "common")
@@ -157,31 +157,48 @@ def subgroup_analysis(
         p_b = float(stats.chi2.sf(q_b, G - 1)) if G > 1 else float("nan")
         return SubgroupResult(fits, overall, q_b, G - 1, p_b, tau2)
 
-    kmax = max(int(m.sum()) for m in members)
-    ypad = np.full((kmax, G, 1), np.nan)
-    vpad = np.full((kmax, G, 1), np.nan)
-    for j, m in enumerate(members):
-        ypad[: m.sum(), j, 0], vpad[: m.sum(), j, 0] = y[m], v[m]
+    codes = np.array([order.index(g) for g in labels.tolist()])
+    stat, t2 = between_groups_common(y, v, codes[:, None], G, method=method, test=test)
+    common = float(t2[0])
+    fix = None if str(method).upper() in ("EE", "FE") else common
+    fits = {str(g): pool(y[m], v[m], method=method, test=test, level=level, tau2=fix) for g, m in zip(order, members)}
+    stat = float(stat[0])
+    if test in ("t", "knha", "adhoc"):
+        p_b = float(stats.f.sf(stat, G - 1, k - G)) if G > 1 and k > G else float("nan")
+        return SubgroupResult(fits, overall, stat, G - 1, p_b, tau2, df_resid=k - G, tau2_common=common)
+    p_b = float(stats.chi2.sf(stat, G - 1)) if G > 1 else float("nan")
+    return SubgroupResult(fits, overall, stat, G - 1, p_b, tau2, tau2_common=common)
+
+
+def between_groups_common(
+    y: np.ndarray, v: np.ndarray, codes: np.ndarray, n_groups: int, *, method: str = "REML", test: str = "z"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Test statistic for group differences under one common tau², for many labellings at once.
+
+    ``codes`` has shape (k, R): column r assigns each study to a group 0..G-1.
+    Returns the statistic per column (metafor's QM, or QM/(G-1), scaled by
+    the HKSJ factor under "knha"/"adhoc", for an F test) and the common tau².
+    The kernel behind ``subgroup_analysis(tau2="common")`` and the
+    permutation test.
+    """
+    k, R = codes.shape
+    member = codes[:, None, :] == np.arange(n_groups)[None, :, None]  # (k, G, R)
+    ypad = np.where(member, y[:, None, None], np.nan)
+    vpad = np.where(member, v[:, None, None], np.nan)
     d = Data.from_padded(ypad, vpad)
     method_n = "EE" if str(method).upper() == "FE" else str(method).upper()
     with np.errstate(divide="ignore", invalid="ignore"):
         t2 = estimate_tau2(d, method_n)
-    w = weights(d, t2)
-    wsum, mu, r = wls(d, w)
-    wsum, mu = wsum[:, 0], mu[:, 0]
-    q_m = float((wsum * (mu - (wsum * mu).sum() / wsum.sum()) ** 2).sum())
-    common = float(t2[0])
-    fix = None if method_n == "EE" else common
-    fits = {str(g): pool(y[m], v[m], method=method, test=test, level=level, tau2=fix) for g, m in zip(order, members)}
-    if test in ("t", "knha", "adhoc"):
-        s2w = 1.0
-        if test != "t":
-            s2w = float((w * r**2).sum()) / (k - G) if k > G else float("nan")
-            if test == "adhoc":
-                s2w = max(s2w, 1.0)
-        f_stat = q_m / (G - 1) / s2w if G > 1 else float("nan")
-        p_b = float(stats.f.sf(f_stat, G - 1, k - G)) if G > 1 and k > G else float("nan")
-        return SubgroupResult(fits, overall, f_stat, G - 1, p_b, tau2, df_resid=k - G, tau2_common=common)
-    p_b = float(stats.chi2.sf(q_m, G - 1)) if G > 1 else float("nan")
-    return SubgroupResult(fits, overall, q_m, G - 1, p_b, tau2, tau2_common=common)
-
+        w = weights(d, t2)
+        wsum, mu, r = wls(d, w)
+        total = wsum.sum(axis=0)
+        q_m = (wsum * (mu - (wsum * mu).sum(axis=0) / total) ** 2).sum(axis=0)
+        G = d.p
+        if test in ("t", "knha", "adhoc"):
+            s2w = np.ones(R)
+            if test != "t":
+                s2w = np.where(k > G, (w * r**2).sum(axis=(0, 1)) / np.maximum(k - G, 1), np.nan)
+                if test == "adhoc":
+                    s2w = np.maximum(s2w, 1.0)
+            return np.where(G > 1, q_m / np.maximum(G - 1, 1) / s2w, np.nan), t2
+    return q_m, t2

@@ -1,0 +1,506 @@
+"""Network meta-analysis: the contrast-based consistency model.
+
+Every study contributes the contrasts of its arms against its baseline arm
+(the study's first treatment in the network's order), with their within-study
+covariance (the baseline arm's variance is shared). Random effects have one
+between-study variance tau² and correlation 1/2 between a study's contrasts,
+the standard consistency model: metafor's ``rma.mv(yi, V, mods = X,
+random = ~ comp | study, rho = 1/2)``. Checked against metafor 3.8-1 on
+``dat.franchini2012`` and ``dat.senn2013`` (tests/test_network.py).
+
+References
+----------
+Lu G, Ades AE (2004). Combination of direct and indirect evidence in mixed
+treatment comparisons. Stat Med 23:3105-3124.
+Higgins JPT et al. (2012). Consistency and inconsistency in network
+meta-analysis: concepts and models for multi-arm studies. Res Synth Methods
+3:98-110 (design-by-treatment decomposition of Q).
+Dias S et al. (2010). Checking consistency in mixed treatment comparison
+meta-analysis. Stat Med 29:932-944 (node splitting).
+Rücker G, Schwarzer G (2015). Ranking treatments in frequentist network
+meta-analysis works without resampling methods. BMC Med Res Methodol 15:58
+(P-scores).
+Jackson D, White IR, Riley RD (2012). Quantifying the impact of between-study
+heterogeneity in multivariate meta-analyses. Stat Med 31:3805-3820 (DL).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import linalg, optimize, stats
+
+__all__ = ["network_meta_analysis", "NetworkResult", "network_graph", "network_forest", "league_plot", "NMA_METHODS"]
+
+NMA_METHODS = ("EE", "DL", "ML", "REML")
+
+
+@dataclass(frozen=True)
+class _Study:
+    name: str
+    treatments: tuple[str, ...]  # baseline first
+    y: np.ndarray  # contrasts treatments[1:] - treatments[0]
+    S: np.ndarray  # their covariance
+    arm_var: np.ndarray | None  # variance of each arm (treatments order), when known
+    n: np.ndarray | None  # patients per arm
+
+
+@dataclass(frozen=True)
+class NetworkResult:
+    """A fitted network meta-analysis.
+
+    Attributes
+    ----------
+    treatments : tuple of treatment names (reference first).
+    reference : the reference treatment.
+    relative_effects : DataFrame indexed by treatment: ``estimate, se,
+        ci_low, ci_high`` against the reference (0 for the reference itself).
+    tau2 : between-study variance (0 for "EE").
+    league : every ordered pair (``treat1, treat2, estimate, se, ci_low,
+        ci_high``): the effect of treat1 against treat2.
+    ranking : P-scores (``p_score``) sorted best first.
+    q_decomposition : rows "total", "within designs", "between designs" with
+        ``q, df, pvalue`` (design-by-treatment decomposition, common effects).
+    node_split : direct and indirect estimates per comparison with direct
+        evidence and an indirect path: ``direct, direct_se, indirect,
+        indirect_se, difference, difference_se, pvalue, k_direct``.
+    contrasts : the contrasts the model was fitted to.
+    edges : ``treat1, treat2, k`` (studies comparing the pair directly).
+    patients : patients per treatment (NaN where arm sizes are not given).
+    """
+
+    treatments: tuple[str, ...]
+    reference: str
+    method: str
+    level: float
+    small_values: str
+    relative_effects: pd.DataFrame
+    tau2: float
+    cov: np.ndarray = field(repr=False)
+    league: pd.DataFrame = field(repr=False)
+    ranking: pd.DataFrame = field(repr=False)
+    q_decomposition: pd.DataFrame = field(repr=False)
+    node_split: pd.DataFrame = field(repr=False)
+    contrasts: pd.DataFrame = field(repr=False)
+    edges: pd.DataFrame = field(repr=False)
+    patients: pd.Series = field(repr=False)
+
+    @property
+    def k(self) -> int:
+        return int(self.contrasts["study"].nunique())
+
+    def league_table(self, digits: int = 2) -> pd.DataFrame:
+        """Square table: row treatment against column treatment, 'est [lo, hi]'."""
+        t = list(self.treatments)
+        table = pd.DataFrame("", index=t, columns=t)
+        for r in self.league.itertuples(index=False):
+            table.loc[r.treat1, r.treat2] = f"{r.estimate:.{digits}f} [{r.ci_low:.{digits}f}, {r.ci_high:.{digits}f}]"
+        for x in t:
+            table.loc[x, x] = x
+        return table
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.relative_effects.reset_index().assign(reference=self.reference, method=self.method, tau2=self.tau2)
+
+    def __str__(self) -> str:
+        lines = [f"Network meta-analysis ({self.method}): {len(self.treatments)} treatments, {self.k} studies, "
+                 f"tau^2 = {self.tau2:.4f}; effects against {self.reference}:"]
+        for name, r in self.relative_effects.iterrows():
+            if name != self.reference:
+                lines.append(f"  {name}: {r.estimate:.4f} [{r.ci_low:.4f}, {r.ci_high:.4f}]")
+        q = self.q_decomposition
+        lines.append("Q: " + "; ".join(f"{i} {r.q:.3f} (df {r.df:g}, p {r.pvalue:.3g})" for i, r in q.iterrows()))
+        return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- input
+
+
+def _order(treatments: list[str], reference: str | None) -> tuple[list[str], str]:
+    seen = list(dict.fromkeys(treatments))
+    ref = reference if reference is not None else sorted(seen)[0]
+    if ref not in seen:
+        raise ValueError(f"reference {ref!r} is not a treatment in the data ({seen})")
+    return [ref] + sorted(t for t in seen if t != ref), ref
+
+
+def _from_arms(data: pd.DataFrame, order: list[str]) -> list[_Study]:
+    rank = {t: i for i, t in enumerate(order)}
+    out = []
+    for name, g in data.groupby("study", sort=False):
+        if g["treatment"].duplicated().any():
+            raise ValueError(f"study {name!r} lists a treatment twice")
+        if len(g) < 2:
+            raise ValueError(f"study {name!r} has fewer than two arms")
+        g = g.assign(_r=g["treatment"].map(rank)).sort_values("_r")
+        m = g["mean"].to_numpy(float)
+        v = (g["sd"].to_numpy(float) ** 2) / g["n"].to_numpy(float)
+        y = m[1:] - m[0]
+        S = np.diag(v[1:]) + v[0]
+        out.append(_Study(str(name), tuple(g["treatment"]), y, S, v, g["n"].to_numpy(float)))
+    return out
+
+
+def _from_contrasts(data: pd.DataFrame, order: list[str]) -> list[_Study]:
+    rank = {t: i for i, t in enumerate(order)}
+    out = []
+    for name, g in data.groupby("study", sort=False):
+        arms = sorted(set(g["treat1"]) | set(g["treat2"]), key=rank.get)
+        est: dict[tuple[str, str], float] = {}
+        var: dict[frozenset, float] = {}
+        for r in g.itertuples(index=False):
+            if r.treat1 == r.treat2:
+                raise ValueError(f"study {name!r}: a contrast of {r.treat1!r} with itself")
+            key = frozenset((r.treat1, r.treat2))
+            if key in var:
+                raise ValueError(f"study {name!r} gives the {r.treat1} vs {r.treat2} contrast twice")
+            est[(r.treat1, r.treat2)], est[(r.treat2, r.treat1)] = float(r.estimate), -float(r.estimate)
+            var[key] = float(r.se) ** 2
+        p = len(arms)
+        pairs = list(itertools.combinations(arms, 2))
+        n_arms = None
+        if "n1" in g and "n2" in g:
+            sizes = {}
+            for r in g.itertuples(index=False):
+                sizes[r.treat1], sizes[r.treat2] = getattr(r, "n1"), getattr(r, "n2")
+            n_arms = np.array([sizes[a] for a in arms], dtype=float)
+        if p == 2:
+            b, t = arms
+            out.append(_Study(str(name), (b, t), np.array([est[(t, b)]]), np.array([[var[frozenset((b, t))]]]), None, n_arms))
+            continue
+        if len(var) != len(pairs):
+            raise ValueError(
+                f"study {name!r} has {p} arms but {len(var)} of its {len(pairs)} pairwise contrasts: "
+                "a multi-arm trial needs all of them (or arm-level data) to recover the shared variance"
+            )
+        # V(a - b) = v_a + v_b for every pair: recover the arm variances (exact for 3 arms, least squares above).
+        A = np.zeros((len(pairs), p))
+        for i, (a, b) in enumerate(pairs):
+            A[i, arms.index(a)] = A[i, arms.index(b)] = 1
+        v, *_ = np.linalg.lstsq(A, np.array([var[frozenset(pq)] for pq in pairs]), rcond=None)
+        if (v <= 0).any():
+            raise ValueError(f"study {name!r}: its contrast variances imply a non-positive arm variance")
+        b = arms[0]
+        y = np.array([est[(t, b)] for t in arms[1:]])
+        S = np.diag(v[1:]) + v[0]
+        out.append(_Study(str(name), tuple(arms), y, S, v, n_arms))
+    return out
+
+
+def _studies(data: pd.DataFrame, reference: str | None) -> tuple[list[_Study], list[str], str]:
+    cols = set(data.columns)
+    if {"study", "treatment", "n", "mean", "sd"} <= cols:
+        order, ref = _order(list(data["treatment"]), reference)
+        if (data[["n", "sd"]].to_numpy(float) <= 0).any():
+            raise ValueError("n and sd must be > 0")
+        return _from_arms(data, order), order, ref
+    if {"study", "treat1", "treat2", "estimate", "se"} <= cols:
+        order, ref = _order(list(data["treat1"]) + list(data["treat2"]), reference)
+        if (data["se"].to_numpy(float) <= 0).any():
+            raise ValueError("se must be > 0")
+        return _from_contrasts(data, order), order, ref
+    raise ValueError(
+        "data must be arm-level (columns study, treatment, n, mean, sd) or contrast-level "
+        f"(study, treat1, treat2, estimate, se); got {sorted(cols)}"
+    )
+
+
+# ---------------------------------------------------------------- model
+
+
+@dataclass(frozen=True)
+class _Stack:
+    y: np.ndarray
+    S: np.ndarray
+    P: np.ndarray  # between-study correlation pattern (1 diagonal, 1/2 within study)
+    rows: pd.DataFrame  # study, treat (j), base (b), design
+
+
+def _stack(studies: list[_Study]) -> _Stack:
+    ys, blocks, pblocks, rows = [], [], [], []
+    for s in studies:
+        m = len(s.y)
+        ys.append(s.y)
+        blocks.append(s.S)
+        pblocks.append(np.full((m, m), 0.5) + 0.5 * np.eye(m))
+        design = ":".join(s.treatments)
+        rows += [dict(study=s.name, treat=t, base=s.treatments[0], design=design) for t in s.treatments[1:]]
+    return _Stack(np.concatenate(ys), linalg.block_diag(*blocks), linalg.block_diag(*pblocks), pd.DataFrame(rows))
+
+
+def _design_matrix(rows: pd.DataFrame, order: list[str]) -> np.ndarray:
+    X = np.zeros((len(rows), len(order) - 1))
+    col = {t: i - 1 for i, t in enumerate(order)}
+    for i, r in enumerate(rows.itertuples(index=False)):
+        if col[r.treat] >= 0:
+            X[i, col[r.treat]] += 1
+        if col[r.base] >= 0:
+            X[i, col[r.base]] -= 1
+    return X
+
+
+def _gls(y, S, P, X, tau2):
+    sigma = S + tau2 * P
+    W = linalg.inv(sigma)
+    XtW = X.T @ W
+    vb = linalg.inv(XtW @ X)
+    beta = vb @ XtW @ y
+    return beta, vb, W
+
+
+def _score(y, S, P, X, tau2, reml: bool) -> float:
+    beta, vb, W = _gls(y, S, P, X, tau2)
+    r = y - X @ beta
+    Wr = W @ r
+    if reml:
+        R = W - W @ X @ vb @ X.T @ W
+        return float(-np.trace(R @ P) + Wr @ P @ Wr)
+    return float(-np.trace(W @ P) + Wr @ P @ Wr)
+
+
+def _tau2(y, S, P, X, method: str) -> float:
+    if method == "EE":
+        return 0.0
+    if method == "DL":
+        beta, vb, W = _gls(y, S, P, X, 0.0)
+        r = y - X @ beta
+        q = float(r @ W @ r)
+        df = len(y) - X.shape[1]
+        R = W - W @ X @ vb @ X.T @ W
+        return max(0.0, (q - df) / float(np.trace(R @ P))) if df > 0 else 0.0
+    reml = method == "REML"
+    if len(y) - X.shape[1] <= 0:
+        return 0.0
+    f0 = _score(y, S, P, X, 0.0, reml)
+    if f0 <= 0:
+        return 0.0
+    hi = max(1.0, float(np.var(y)) * 4 + float(np.max(np.diag(S))))
+    for _ in range(200):
+        if _score(y, S, P, X, hi, reml) < 0:
+            break
+        hi *= 4
+    return float(optimize.brentq(lambda t: _score(y, S, P, X, t, reml), 0.0, hi, xtol=1e-14, rtol=4 * np.finfo(float).eps, maxiter=500))
+
+
+def _q(y, S, X) -> tuple[float, int]:
+    beta, vb, W = _gls(y, S, np.zeros_like(S), X, 0.0)
+    r = y - X @ beta
+    return float(r @ W @ r), len(y) - np.linalg.matrix_rank(X)
+
+
+def _inconsistency_matrix(rows: pd.DataFrame) -> np.ndarray:
+    """One parameter per (design, contrast): the design-by-treatment interaction model."""
+    keys = list(dict.fromkeys(zip(rows["design"], rows["treat"])))
+    X = np.zeros((len(rows), len(keys)))
+    for i, key in enumerate(zip(rows["design"], rows["treat"])):
+        X[i, keys.index(key)] = 1
+    return X
+
+
+def _rebase(study: _Study, base: str) -> _Study:
+    """The same study with contrasts against ``base``."""
+    if study.treatments[0] == base:
+        return study
+    t = list(study.treatments)
+    j = t.index(base)
+    full = np.concatenate([[0.0], study.y])  # arm effects relative to the old baseline
+    m = len(t)
+    # covariance of arm effects relative to the old baseline (baseline row/col 0)
+    C = np.zeros((m, m))
+    C[1:, 1:] = study.S
+    T = np.zeros((m - 1, m))
+    order = [base] + [x for x in t if x != base]
+    for row, x in enumerate(order[1:]):
+        T[row, t.index(x)] += 1
+        T[row, j] -= 1
+    return _Study(study.name, tuple(order), T @ full, T @ C @ T.T, study.arm_var, study.n)
+
+
+def network_meta_analysis(
+    data: pd.DataFrame,
+    *,
+    reference: str | None = None,
+    method: str = "REML",
+    measure: str = "MD",
+    level: float = 0.95,
+    small_values: str = "good",
+) -> NetworkResult:
+    """Fit the consistency model of a network meta-analysis.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Arm-level (columns ``study, treatment, n, mean, sd``; effects are mean
+        differences, the shared arm's variance giving the covariance of a
+        multi-arm trial's contrasts) or contrast-level (``study, treat1,
+        treat2, estimate, se``: estimate = treat1 - treat2; optional ``n1, n2``
+        for the network graph). A multi-arm trial given as contrasts needs all
+        of its pairwise contrasts; the arm variances are recovered from them.
+    reference : the treatment all effects are reported against (default:
+        the first in alphabetical order).
+    method : "EE" (common effect), "DL" (multivariate DerSimonian-Laird,
+        as netmeta), "ML" or "REML" (default, as metafor ``rma.mv``).
+    measure : label of the effect measure (arm-level input gives "MD").
+    level : confidence level.
+    small_values : "good" (e.g. pain: lower is better) or "bad", for P-scores.
+
+    Returns
+    -------
+    NetworkResult
+    """
+    method = "EE" if method.upper() == "FE" else method.upper()
+    if method not in NMA_METHODS:
+        raise ValueError(f"method must be one of {NMA_METHODS}; got {method!r}")
+    if small_values not in ("good", "bad"):
+        raise ValueError("small_values must be 'good' or 'bad'")
+    studies, order, ref = _studies(data, reference)
+    stack = _stack(studies)
+    X = _design_matrix(stack.rows, order)
+    if np.linalg.matrix_rank(X) < X.shape[1]:
+        raise ValueError("the network is disconnected: some treatments cannot be compared with the reference")
+    tau2 = _tau2(stack.y, stack.S, stack.P, X, method)
+    beta, vb, _ = _gls(stack.y, stack.S, stack.P, X, tau2)
+    z = stats.norm.isf((1 - level) / 2)
+    T = len(order)
+    d = np.concatenate([[0.0], beta])
+    C = np.zeros((T, T))
+    C[1:, 1:] = vb
+    se = np.sqrt(np.diag(C))
+    rel = pd.DataFrame({"estimate": d, "se": se, "ci_low": d - z * se, "ci_high": d + z * se}, index=pd.Index(order, name="treatment"))
+
+    league_rows, pscore = [], []
+    for i, a in enumerate(order):
+        probs = []
+        for j, b in enumerate(order):
+            if i == j:
+                continue
+            est = d[i] - d[j]
+            s = np.sqrt(C[i, i] + C[j, j] - 2 * C[i, j])
+            league_rows.append(dict(treat1=a, treat2=b, estimate=est, se=s, ci_low=est - z * s, ci_high=est + z * s))
+            # probability that a is better than b
+            probs.append(stats.norm.cdf(-est / s) if small_values == "good" else stats.norm.cdf(est / s))
+        pscore.append(np.mean(probs))
+    ranking = pd.DataFrame({"treatment": order, "p_score": pscore}).sort_values("p_score", ascending=False, kind="stable").reset_index(drop=True)
+
+    q_total, df_total = _q(stack.y, stack.S, X)
+    q_within, df_within = _q(stack.y, stack.S, _inconsistency_matrix(stack.rows))
+    q_between, df_between = q_total - q_within, df_total - df_within
+    qd = pd.DataFrame(
+        {"q": [q_total, q_within, q_between], "df": [df_total, df_within, df_between]},
+        index=pd.Index(["total", "within designs", "between designs"], name="source"),
+    )
+    qd["pvalue"] = [stats.chi2.sf(q, df) if df > 0 else np.nan for q, df in zip(qd["q"], qd["df"])]
+
+    splits = []
+    pairs = sorted(
+        {tuple(sorted(p, key=order.index)) for s in studies for p in itertools.combinations(s.treatments, 2)},
+        key=lambda p: (order.index(p[0]), order.index(p[1])),
+    )
+    for a, b in pairs:
+        with_both = [s.name for s in studies if a in s.treatments and b in s.treatments]
+        rebased = [_rebase(s, a) if s.name in with_both else s for s in studies]
+        st = _stack(rebased)
+        Xs = _design_matrix(st.rows, order)
+        zcol = ((st.rows["base"] == a) & (st.rows["treat"] == b) & st.rows["study"].isin(with_both)).to_numpy(float)
+        Xz = np.column_stack([Xs, zcol])
+        if np.linalg.matrix_rank(Xz) < Xz.shape[1]:
+            continue  # no indirect evidence for this comparison
+        t2 = _tau2(st.y, st.S, st.P, Xz, method)
+        bz, vz, _ = _gls(st.y, st.S, st.P, Xz, t2)
+        c = np.zeros(Xz.shape[1])
+        ia, ib = order.index(a) - 1, order.index(b) - 1
+        if ib >= 0:
+            c[ib] += 1
+        if ia >= 0:
+            c[ia] -= 1
+        indirect, ind_se = float(c @ bz), float(np.sqrt(c @ vz @ c))
+        cd = c.copy()
+        cd[-1] = 1
+        direct, dir_se = float(cd @ bz), float(np.sqrt(cd @ vz @ cd))
+        diff, diff_se = float(bz[-1]), float(np.sqrt(vz[-1, -1]))
+        splits.append(dict(treat1=b, treat2=a, k_direct=len(with_both), direct=direct, direct_se=dir_se, indirect=indirect,
+                           indirect_se=ind_se, difference=diff, difference_se=diff_se, pvalue=2 * stats.norm.sf(abs(diff / diff_se)), tau2=t2))
+    node = pd.DataFrame(splits, columns=["treat1", "treat2", "k_direct", "direct", "direct_se", "indirect", "indirect_se", "difference", "difference_se", "pvalue", "tau2"])
+
+    contrasts = stack.rows.assign(yi=stack.y, vi=np.diag(stack.S))
+    edge_counts: dict[tuple[str, str], int] = {}
+    for s in studies:
+        for p in itertools.combinations(sorted(s.treatments, key=order.index), 2):
+            edge_counts[p] = edge_counts.get(p, 0) + 1
+    edges = pd.DataFrame([dict(treat1=a, treat2=b, k=k) for (a, b), k in edge_counts.items()])
+    patients = pd.Series(np.nan, index=order, dtype=float)
+    for s in studies:
+        if s.n is not None:
+            for t, n in zip(s.treatments, s.n):
+                patients[t] = np.nansum([patients[t], n])
+    return NetworkResult(
+        treatments=tuple(order), reference=ref, method=method, level=level, small_values=small_values,
+        relative_effects=rel, tau2=tau2, cov=C, league=pd.DataFrame(league_rows), ranking=ranking,
+        q_decomposition=qd, node_split=node, contrasts=contrasts, edges=edges, patients=patients,
+    )
+
+
+# ---------------------------------------------------------------- plots
+
+
+def network_graph(result: NetworkResult, *, ax=None):
+    """Treatments on a circle; node area by patients (equal when unknown), edge width by studies."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 5))
+    t = list(result.treatments)
+    angle = np.pi / 2 - 2 * np.pi * np.arange(len(t)) / len(t)
+    pos = {name: (np.cos(a), np.sin(a)) for name, a in zip(t, angle)}
+    for e in result.edges.itertuples(index=False):
+        (x1, y1), (x2, y2) = pos[e.treat1], pos[e.treat2]
+        ax.plot([x1, x2], [y1, y2], color="#555555", lw=1.5 * e.k, zorder=1)
+        ax.text((x1 + x2) / 2, (y1 + y2) / 2, str(e.k), fontsize=8, ha="center", va="center", bbox=dict(fc="white", ec="none", pad=1))
+    pts = result.patients.reindex(t)
+    sizes = np.where(pts.notna(), 300 + 1500 * pts.fillna(0) / max(pts.max(), 1), 500)
+    for (name, (x, y)), s, n in zip(pos.items(), sizes, pts):
+        ax.scatter([x], [y], s=s, color="#1f5fa8", zorder=2)
+        label = name if np.isnan(n) else f"{name}\n(n = {n:.0f})"
+        ax.text(x * 1.28, y * 1.22, label, ha="center", va="center", fontsize=8)
+    ax.set_xlim(-1.6, 1.6)
+    ax.set_ylim(-1.5, 1.5)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    return ax
+
+
+def network_forest(result: NetworkResult, *, ax=None, measure: str = "MD"):
+    """Forest of every treatment against the reference."""
+    import matplotlib.pyplot as plt
+
+    rel = result.relative_effects.drop(index=result.reference)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 0.45 * len(rel) + 1.3))
+    y = -np.arange(len(rel), dtype=float)
+    ax.hlines(y, rel["ci_low"], rel["ci_high"], color="black")
+    ax.plot(rel["estimate"], y, "s", color="#1f5fa8")
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_yticks(y, [f"{n}  {r.estimate:.2f} [{r.ci_low:.2f}, {r.ci_high:.2f}]" for n, r in rel.iterrows()], fontsize=8)
+    ax.set_xlabel(f"{measure} against {result.reference} ({result.method})", fontsize=8)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    return ax
+
+
+def league_plot(result: NetworkResult, *, ax=None, digits: int = 2):
+    """The league table as a figure (row treatment against column treatment)."""
+    import matplotlib.pyplot as plt
+
+    table = result.league_table(digits)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(2.1 * len(table) + 0.5, 0.5 * len(table) + 0.6))
+    ax.axis("off")
+    tab = ax.table(cellText=table.to_numpy(), loc="center", cellLoc="center")
+    tab.auto_set_font_size(False)
+    tab.set_fontsize(7.5)
+    for i in range(len(table)):
+        tab[i, i].set_facecolor("#dde6f2")
+    return ax
