@@ -7,6 +7,7 @@ metafor, RevMan 5 and meta differ.
 from .bias import egger_test, funnel_plot, meta_regression, permutation_test, rank_test, trim_and_fill
 from .analyses import AnalysisResult, coverage_matrix, run_analysis, sensitivity
 from .data import DataError, MissingDataWarning, load_reviews, load_studies, missing_values
+from . import examples
 from .effects import change_sd, from_ci, from_se, hedges_correction, hedges_g, mean_change, mean_difference, smcc, smcr
 from .estimators import TAU2_METHODS
 from .network import league_plot, network_forest, network_graph, network_meta_analysis

@@ -11,10 +11,10 @@ import pandas as pd
 
 from .contrasts import make_contrasts
 from .pooling import PoolResult, pool
-from .specs import PROGRAM_LABELS, AnalysisSpec
+from .specs import PROGRAM_LABELS, AnalysisSpec, NetworkSpec
 from .subgroups import SubgroupResult, subgroup_analysis
 
-__all__ = ["AnalysisResult", "run_analysis", "coverage_matrix", "sensitivity"]
+__all__ = ["AnalysisResult", "run_analysis", "coverage_matrix", "sensitivity", "network_contrasts", "run_network"]
 
 
 @dataclass(frozen=True)
@@ -130,3 +130,33 @@ def sensitivity(spec: AnalysisSpec, studies: pd.DataFrame, **options: Sequence) 
             }
         )
     return pd.DataFrame(rows)
+
+
+def network_contrasts(spec: NetworkSpec, studies: pd.DataFrame) -> pd.DataFrame:
+    """Contrast-level input for :func:`analysis.network_meta_analysis` from the trial data.
+
+    One row per trial and pair of programme classes with usable numbers:
+    ``study, treat1, treat2, estimate, se, n1, n2`` (estimate = treat1 - treat2,
+    oriented and scaled as the pairwise analyses; n = randomised or analysed
+    arm sizes where public).
+    """
+    rows = []
+    for a, b in itertools.combinations(spec.treatments, 2):
+        effects, _ = make_contrasts(studies, spec.pair_spec(a, b))
+        for r in effects.itertuples(index=False):
+            n1, n2 = (float(x) if pd.notna(x) else np.nan for x in (r.n_e, r.n_c))
+            rows.append(dict(study=r.study, treat1=a, treat2=b, estimate=r.yi, se=float(np.sqrt(r.vi)), n1=n1, n2=n2))
+    return pd.DataFrame(rows, columns=["study", "treat1", "treat2", "estimate", "se", "n1", "n2"])
+
+
+def run_network(spec: NetworkSpec, studies: pd.DataFrame):
+    """Fit ``spec``'s network on the trial data; None when no contrast is usable."""
+    from .network import network_meta_analysis
+
+    data = network_contrasts(spec, studies)
+    if data.empty:
+        return None
+    present = set(data["treat1"]) | set(data["treat2"])
+    reference = next(t for t in spec.reference_order if t in present)
+    small = "good" if spec.outcome == "pain" else "bad"
+    return network_meta_analysis(data, reference=reference, method=spec.method, small_values=small)

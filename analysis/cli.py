@@ -35,11 +35,13 @@ def reproduce(out: Path, studies_path: Path | None = None, reviews_path: Path | 
     import statsmodels
 
     from . import __version__
-    from .analyses import coverage_matrix, run_analysis
+    from .analyses import coverage_matrix, run_analysis, run_network
+    from .network import league_plot, network_forest, network_graph
+    from .robustness import influence, influence_plot, leave_one_out
     from .data import DEFAULT_REVIEWS, DEFAULT_STUDIES, MissingDataWarning, load_reviews, load_studies, missing_values
     from .plotting import coverage_chart, forest_plot, forest_rows, reviews_forest
     from .report import build_report, results_table
-    from .specs import ANALYSES
+    from .specs import ANALYSES, NETWORKS
 
     studies_path = Path(studies_path or DEFAULT_STUDIES)
     reviews_path = Path(reviews_path or DEFAULT_REVIEWS)
@@ -74,6 +76,28 @@ def reproduce(out: Path, studies_path: Path | None = None, reviews_path: Path | 
                 save_table(forest_rows(r), f"forest_rows_{r.spec.name}")
                 ax = forest_plot(r, title=r.spec.title)
                 save_figure(ax.figure, f"forest_{r.spec.name}")
+            if r.k >= 3:  # case-deletion diagnostics need at least three comparisons
+                yi, vi, labels = r.effects["yi"], r.effects["vi"], r.effects["study"] + ": " + r.effects["comparison"]
+                save_table(leave_one_out(yi, vi, method=r.spec.method, test=r.spec.test, labels=labels), f"leave_one_out_{r.spec.name}")
+                infl = influence(yi, vi, method=r.spec.method, test=r.spec.test, labels=labels)
+                save_table(infl, f"influence_{r.spec.name}")
+                save_figure(influence_plot(infl).figure, f"influence_{r.spec.name}")
+        networks = []
+        for spec in NETWORKS:
+            net = run_network(spec, studies)
+            networks.append((spec, net))
+            if net is None:
+                continue
+            save_table(net.relative_effects.reset_index(), f"{spec.name}_relative_effects")
+            save_table(net.league, f"{spec.name}_league")
+            save_table(net.league_table().reset_index(names="treatment"), f"{spec.name}_league_table")
+            save_table(net.ranking, f"{spec.name}_ranking")
+            save_table(net.q_decomposition.reset_index(), f"{spec.name}_q_decomposition")
+            save_table(net.node_split, f"{spec.name}_node_split")
+            save_table(net.contrasts, f"{spec.name}_contrasts")
+            save_figure(network_graph(net).figure, f"{spec.name}_graph")
+            save_figure(network_forest(net, measure=spec.measure).figure, f"{spec.name}_forest")
+            save_figure(league_plot(net).figure, f"{spec.name}_league")
         matrix = coverage_matrix(results)
         save_table(matrix.reset_index(), "coverage_matrix")
         save_figure(coverage_chart(matrix).figure, "coverage")
@@ -94,8 +118,9 @@ def reproduce(out: Path, studies_path: Path | None = None, reviews_path: Path | 
         "studies_sha256": _sha256(studies_path),
         "reviews_sha256": _sha256(reviews_path),
         "analyses": [r.spec.to_dict() for r in results],
+        "networks": [spec.__dict__ for spec, _ in networks],
     }
-    report = build_report(studies, reviews, results, provenance={**manifest, "command": "python -m analysis reproduce"})
+    report = build_report(studies, reviews, results, provenance={**manifest, "command": "python -m analysis reproduce"}, networks=networks)
     (out / "report.md").write_text(report, encoding="utf-8")
     written.append("report.md")
     manifest["files"] = sorted(written)

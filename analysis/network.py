@@ -435,7 +435,8 @@ def network_meta_analysis(
     for s in studies:
         if s.n is not None:
             for t, n in zip(s.treatments, s.n):
-                patients[t] = np.nansum([patients[t], n])
+                if np.isfinite(n):
+                    patients[t] = n if np.isnan(patients[t]) else patients[t] + n
     return NetworkResult(
         treatments=tuple(order), reference=ref, method=method, level=level, small_values=small_values,
         relative_effects=rel, tau2=tau2, cov=C, league=pd.DataFrame(league_rows), ranking=ranking,

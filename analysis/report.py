@@ -58,7 +58,7 @@ def _find(results: list[AnalysisResult], name: str) -> AnalysisResult | None:
     return next((r for r in results if r.spec.name == name), None)
 
 
-def build_report(studies: pd.DataFrame, reviews: pd.DataFrame, results: list[AnalysisResult], *, provenance: dict) -> str:
+def build_report(studies: pd.DataFrame, reviews: pd.DataFrame, results: list[AnalysisResult], *, provenance: dict, networks=()) -> str:
     """Markdown report: coverage, the paper's claims beside ours, other reviews,
     why the numbers differ, every result, and every missing number with its place."""
     out: list[str] = []
@@ -143,6 +143,26 @@ def build_report(studies: pd.DataFrame, reviews: pd.DataFrame, results: list[Ana
     add(_md_table(show[["analysis", "group", "k", "measure", "result", "method", "test"]]) + "\n")
     empty = [r.spec.name for r in results if r.k == 0]
     add(f"Analyses with no usable comparison yet: {', '.join(empty)}.\n")
+
+    if networks:
+        add("## Network meta-analysis of the programme classes\n")
+        add("All trials' usable contrasts between Hip&Knee, Hip-only, Knee-only and control in one consistency model "
+            "(multi-arm trials with their covariance; REML, correlation 1/2 between a trial's contrasts).\n")
+        for spec, net in networks:
+            if net is None:
+                add(f"- {spec.title}: no usable contrasts.")
+                continue
+            effects = "; ".join(
+                f"{PROGRAM_LABELS.get(t, t)} {_ci(r.estimate, r.ci_low, r.ci_high)}"
+                for t, r in net.relative_effects.iterrows() if t != net.reference
+            )
+            best = ", ".join(f"{PROGRAM_LABELS.get(t, t)} {p:.2f}" for t, p in zip(net.ranking["treatment"], net.ranking["p_score"]))
+            q = net.q_decomposition
+            add(f"- {spec.title}: {net.k} trials, {len(net.treatments)} classes; against {PROGRAM_LABELS.get(net.reference, net.reference)}: "
+                f"{effects}; tau² = {net.tau2:.3f}; P-scores {best}; "
+                f"Q total {q.loc['total', 'q']:.2f} (df {q.loc['total', 'df']:g}), between designs {q.loc['between designs', 'q']:.2f} "
+                f"(df {q.loc['between designs', 'df']:g}).")
+        add("\nWith so few trials the P-scores mostly reflect imprecision; they rank nothing with confidence.\n")
 
     add("## Missing numbers and where they are\n")
     miss = missing_values(studies)

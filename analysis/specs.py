@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
 
-__all__ = ["AnalysisSpec", "ANALYSES", "EXERCISE", "PROGRAM_LABELS", "TIMEPOINT_RULES", "get_spec"]
+__all__ = ["AnalysisSpec", "ANALYSES", "EXERCISE", "NetworkSpec", "NETWORKS", "PROGRAM_LABELS", "TIMEPOINT_RULES", "get_spec"]
 
 EXERCISE = ("hip_knee", "hip_only", "knee_only")
 #: Display names used by the paper.
@@ -185,3 +185,41 @@ def get_spec(name: str) -> AnalysisSpec:
         if spec.name == name:
             return spec
     raise KeyError(f"no analysis named {name!r}; declared: {[s.name for s in ANALYSES]}")
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """A network meta-analysis of the programme classes.
+
+    Every pair of ``treatments`` is turned into contrasts by the pairwise rules
+    of :class:`AnalysisSpec` (same outcome, measure, scale, instruments, time
+    point and values; shared arms are *not* split: the network model carries
+    a multi-arm trial's covariance itself). The reference is the first of
+    ``reference_order`` present in the data.
+    """
+
+    name: str
+    title: str
+    outcome: str
+    measure: str = "MD"
+    common_scale: tuple[float, float] | None = None
+    instruments: tuple[str, ...] | None = None
+    timepoint: str = "end_of_treatment"
+    values: str = "any"
+    method: str = "REML"
+    treatments: tuple[str, ...] = EXERCISE + ("control",)
+    reference_order: tuple[str, ...] = ("control", "knee_only", "hip_only", "hip_knee")
+
+    def pair_spec(self, experimental: str, comparator: str) -> AnalysisSpec:
+        return AnalysisSpec(
+            name=f"{self.name}_{experimental}_vs_{comparator}", title=self.title, outcome=self.outcome, measure=self.measure,
+            common_scale=self.common_scale, instruments=self.instruments, experimental=(experimental,), comparator=comparator,
+            timepoint=self.timepoint, values=self.values, multi_arm="reuse", method=self.method,
+        )
+
+
+#: Network meta-analyses run by the CLI.
+NETWORKS: tuple[NetworkSpec, ...] = (
+    NetworkSpec(name="network_function_akps", title="Function (AKPS, MD): network of the programme classes", outcome="function", instruments=("AKPS",)),
+    NetworkSpec(name="network_pain", title="Pain (0-10, MD): network of the programme classes", outcome="pain", common_scale=(0.0, 10.0)),
+)

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from analysis import pool
 from analysis.network import network_meta_analysis
-from tolerances import ATOL_TAU2, RTOL_EXACT, RTOL_OPTIM
+from tolerances import ATOL_TAU2, ATOL_TAU2_MV, RTOL_EXACT, RTOL_OPTIM
 
 NETWORKS = ("franchini2012", "senn2013")
 
@@ -137,3 +137,23 @@ def test_plots(ref):
     assert network_graph(res).collections and network_forest(res).lines and league_plot(res).tables
     table = res.league_table()
     assert table.shape == (len(res.treatments),) * 2 and table.loc["placebo", "placebo"] == "placebo"
+
+
+def test_project_network_matches_metafor(ref):
+    import warnings
+
+    from analysis import load_studies
+    from analysis.analyses import run_network
+    from analysis.specs import NETWORKS
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        studies = load_studies()
+    want = ref["project"]["network_function_akps"]
+    net = run_network(NETWORKS[0], studies)
+    assert net.reference == "control" and list(net.treatments[1:]) == want["treatments"]
+    rel = net.relative_effects.loc[want["treatments"]]
+    np.testing.assert_allclose(rel["estimate"], want["estimate"], rtol=RTOL_OPTIM)
+    np.testing.assert_allclose(rel["se"], want["se"], rtol=RTOL_OPTIM)
+    assert net.tau2 == pytest.approx(want["tau2"], abs=ATOL_TAU2_MV)
+    assert net.patients.to_dict() == {"control": 36.0, "hip_only": 139.0, "knee_only": 137.0}

@@ -10,3 +10,5 @@ ATOL_TAU2 = 1e-9
 #: metafor rma.mv maximises the likelihood numerically (nlminb, rel.tol 1e-10 in
 #: network_reference.R), so tau^2 and everything that depends on it agree to ~1e-6.
 RTOL_OPTIM = 5e-6
+#: rma.mv's optimizer can stop at tau^2 ~ 1e-9 where the maximum is on the boundary 0.
+ATOL_TAU2_MV = 1e-8

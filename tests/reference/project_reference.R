@@ -31,4 +31,17 @@ project$paper_function_akps <- c(summ(rma(yi, vi, method = "REML")),
 # Hip&Knee vs Knee-only, pain: Tahir's difference in pain reduction (B - A), negated so that lower = less pain.
 t <- pick("tahir", "Group B", "Group A", 11, "days")
 project$pain_hip_knee_vs_knee_only <- summ(rma(-t$yi, t$vi, method = "REML"))
+# Network of the classes on the AKPS: Hott's three pairwise contrasts give its arm variances
+# (V(a - b) = v_a + v_b), so its two contrasts against control share the control's variance;
+# Hansen's QE - HE is a knee_only - hip_only contrast (baseline hip_only, the first in the order
+# control, hip_only, knee_only).
+hk <- pick("hott2019", hip, knee, 3, "months")
+v_ctl <- (hc$vi + kc$vi - hk$vi) / 2
+V <- matrix(0, 3, 3)
+V[1:2, 1:2] <- v_ctl; V[1, 1] <- hc$vi; V[2, 2] <- kc$vi; V[3, 3] <- s$vi
+X <- rbind(c(1, 0), c(0, 1), c(-1, 1))
+nd <- data.frame(yi = c(hc$yi, kc$yi, s$yi), study = c("hott", "hott", "hansen"), comp = c("hip-ctl", "knee-ctl", "knee-hip"))
+net <- rma.mv(yi, V, mods = X, intercept = FALSE, random = ~ comp | study, rho = 1 / 2, data = nd, method = "REML",
+              control = list(rel.tol = 1e-10, iter.max = 10000, eval.max = 10000))
+project$network_function_akps <- list(treatments = c("hip_only", "knee_only"), estimate = c(net$beta), se = net$se, tau2 = net$tau2)
 project
