@@ -56,8 +56,9 @@ class Data:
 
     @classmethod
     def from_padded(cls, y: np.ndarray, v: np.ndarray) -> "Data":
+        y, v = np.ascontiguousarray(y), np.ascontiguousarray(v)  # callers often pass transposed views
         mask = ~np.isnan(y)
-        return cls(*(np.ascontiguousarray(a) for a in (np.where(mask, y, 0.0), np.where(mask, v, np.inf), mask)))
+        return cls(np.where(mask, y, 0.0), np.where(mask, v, np.inf), mask)
 
     def rows(self, idx: np.ndarray | None) -> "Data":
         """The meta-analyses in rows ``idx`` (all of them for None)."""
@@ -109,13 +110,20 @@ def q_gen(d: Data, tau2: np.ndarray) -> np.ndarray:
 
 
 def _q_newton(d: Data, tau2: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Q(tau²) - target and its Newton step; dQ/dtau² = -Σ w²r² (envelope theorem)."""
+    """Q(tau²) - target and a Newton step for it.
+
+    The step is Newton's on 1/Q(tau²) = 1/target, Q (Q - target)/(target Σw²r²),
+    using dQ/dtau² = -Σw²r² (envelope theorem). Q falls roughly like 1/tau²,
+    so this converges in fewer steps than Newton on Q itself (the
+    DerSimonian-Kacker update); it has the same root.
+    """
     w = weights(d, tau2)
     _, _, r = wls(d, w)
     wr2 = w * r**2
-    f = wr2.sum(axis=(0, 1)) - target
+    q = wr2.sum(axis=(0, 1))
+    f = q - target
     slope = (w * wr2).sum(axis=(0, 1))
-    return f, f / np.where(slope > 0, slope, np.inf)
+    return f, q * f / (target * np.where(slope > 0, slope, np.inf))
 
 
 def _score(d: Data, tau2: np.ndarray, reml: bool) -> np.ndarray:
@@ -171,7 +179,9 @@ def _spread(d: Data) -> np.ndarray:
 
 
 def _newton(
-    step: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]],
+    step: Callable[[Data, np.ndarray | None, np.ndarray], tuple[np.ndarray, np.ndarray]],
+    d: Data,
+    extra: np.ndarray | None,
     x: np.ndarray,
     lo: np.ndarray,
     hi: np.ndarray,
@@ -179,22 +189,30 @@ def _newton(
     rtol: float = 1e-13,
     maxiter: int = 400,
 ) -> np.ndarray:
-    """Roots of decreasing functions, one per row, by safeguarded Newton steps.
+    """Roots of decreasing functions, one per row of ``d``, by safeguarded Newton steps.
 
-    ``step(rows, x)`` returns f(x) and a Newton-type step (f/|f'| or a Fisher
-    scoring step) for the given row indices (None: all rows). Requires f(lo) > 0 >= f(hi) and
+    ``step(data, extra, x)`` returns f(x) and a Newton-type step (f/|f'| or a
+    Fisher scoring step) for every row of ``data`` (``extra``: per-row
+    constants such as targets, or None). Requires f(lo) > 0 >= f(hi) and
     lo <= x <= hi. A step that would leave the bracket is replaced by
-    bisection, as is every other step after the 30th, so every row converges;
-    only rows still moving are evaluated. A row stops when its step is below
+    bisection, as is every other step after the 30th, so every row converges.
+    Rows are evaluated on a view that shrinks to the unconverged rows when
+    they are fewer than half of it. A row stops when its step is below
     ``rtol`` relative (Newton's next correction is then at rounding level).
     """
     x, lo, hi = (np.array(a, dtype=float) for a in (x, lo, hi))
-    active = np.arange(len(x))
+    n = len(x)
+    active = np.arange(n)
+    view, dv, ev, pos = np.arange(n), d, extra, np.arange(n)
     for it in range(maxiter):
         if active.size == 0:
             break
+        if active.size < 0.5 * view.size:
+            view, pos = active.copy(), np.arange(active.size)
+            dv, ev = d.rows(view), None if extra is None else extra[view]
+        f, delta = step(dv, ev, x[view])
+        f, delta = f[pos], delta[pos]
         xa, la, ha = x[active], lo[active], hi[active]
-        f, delta = step(None if active.size == len(x) else active, xa)
         la = np.where(f > 0, xa, la)
         ha = np.where(f <= 0, xa, ha)
         xn = xa + delta
@@ -203,7 +221,7 @@ def _newton(
         done = (f == 0) | (np.abs(xn - xa) <= rtol * np.abs(xn)) | (ha - la <= 4 * np.finfo(float).eps * np.abs(ha))
         x[active] = np.where(f == 0, xa, xn)
         lo[active], hi[active] = la, ha
-        active = active[~done]
+        active, pos = active[~done], pos[~done]
     return x
 
 
@@ -215,7 +233,7 @@ def _q_root(d: Data, target: np.ndarray, start: np.ndarray | None = None) -> np.
     """tau² >= 0 where the generalised Q equals ``target``; 0 where Q(0) <= target.
 
     Q(tau²) is decreasing and Q(t) <= Σ(y - ȳ_g)²/t, so the root lies below
-    2 Σ(y - ȳ_g)²/target. Newton steps (the DerSimonian-Kacker update) from
+    2 Σ(y - ȳ_g)²/target. Safeguarded Newton steps (:func:`_q_newton`) from
     ``start`` (default 0).
     """
     zero = np.zeros(target.shape)
@@ -224,11 +242,8 @@ def _q_root(d: Data, target: np.ndarray, start: np.ndarray | None = None) -> np.
     out = zero.copy()
     rows = np.flatnonzero(g0 > 0)
     if rows.size:
-        sub, tgt = _subset(d, rows), target[rows]
-        start = np.minimum(np.maximum(start[rows], 0.0), hi[rows]) if start is not None else zero[rows]
-        out[rows] = _newton(
-            lambda a, t: _q_newton(sub.rows(a), t, tgt if a is None else tgt[a]), start, zero[rows], hi[rows]
-        )
+        x0 = np.minimum(np.maximum(start[rows], 0.0), hi[rows]) if start is not None else zero[rows]
+        out[rows] = _newton(lambda dv, tv, t: _q_newton(dv, t, tv), _subset(d, rows), target[rows], x0, zero[rows], hi[rows])
     return out
 
 
@@ -261,7 +276,7 @@ def _likelihood_root(d: Data, reml: bool, start: np.ndarray) -> np.ndarray:
     if rows.size:
         sub = _subset(d, rows)
         x0 = np.where(up[rows], start[rows], 0.5 * (lo[rows] + hi[rows]))
-        out[rows] = _newton(lambda a, t: _score_fisher(sub.rows(a), t, reml), x0, lo[rows], hi[rows])
+        out[rows] = _newton(lambda dv, _, t: _score_fisher(dv, t, reml), sub, None, x0, lo[rows], hi[rows])
     boundary = (s0 <= 0) & (out > 0)
     if boundary.any():
         b = np.flatnonzero(boundary)
