@@ -54,6 +54,14 @@ def _check_n(name: str, n: np.ndarray, minimum: int = 2) -> None:
         raise ValueError(f"{name} must be >= {minimum}; got {n[n < minimum].ravel()[:3].tolist()}")
 
 
+def _two_arms(*values: ArrayLike) -> list[np.ndarray]:
+    """m1, sd1, n1, m2, sd2, n2 as arrays, with SDs > 0 and n >= 2 checked."""
+    m1, sd1, n1, m2, sd2, n2 = _arrays(*values)
+    _check_positive("sd", np.concatenate([sd1.ravel(), sd2.ravel()]))
+    _check_n("n", np.concatenate([n1.ravel(), n2.ravel()]))
+    return [m1, sd1, n1, m2, sd2, n2]
+
+
 def _check_r(r: np.ndarray) -> None:
     if np.any(~np.isfinite(r)) or np.any(np.abs(r) > 1):
         raise ValueError("the pre-post correlation r must be a finite number in [-1, 1]")
@@ -130,9 +138,7 @@ def mean_difference(
     >>> round(float(yi), 6), round(float(vi), 6)
     (-1.7, 0.5125)
     """
-    m1, sd1, n1, m2, sd2, n2 = _arrays(m1, sd1, n1, m2, sd2, n2)
-    _check_positive("sd", np.concatenate([sd1.ravel(), sd2.ravel()]))
-    _check_n("n", np.concatenate([n1.ravel(), n2.ravel()]))
+    m1, sd1, n1, m2, sd2, n2 = _two_arms(m1, sd1, n1, m2, sd2, n2)
     yi = m1 - m2
     if pooled_sd:
         sp2 = ((n1 - 1) * sd1**2 + (n2 - 1) * sd2**2) / (n1 + n2 - 2)
@@ -189,9 +195,7 @@ def hedges_g(
     """
     if convention not in SMD_CONVENTIONS:
         raise ValueError(f"convention must be one of {SMD_CONVENTIONS}; got {convention!r}")
-    m1, sd1, n1, m2, sd2, n2 = _arrays(m1, sd1, n1, m2, sd2, n2)
-    _check_positive("sd", np.concatenate([sd1.ravel(), sd2.ravel()]))
-    _check_n("n", np.concatenate([n1.ravel(), n2.ravel()]))
+    m1, sd1, n1, m2, sd2, n2 = _two_arms(m1, sd1, n1, m2, sd2, n2)
     big_n = n1 + n2
     m = big_n - 2
     sp = np.sqrt(((n1 - 1) * sd1**2 + (n2 - 1) * sd2**2) / m)

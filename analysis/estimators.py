@@ -34,12 +34,12 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
+from scipy import stats
 
 __all__ = ["TAU2_METHODS", "Data", "estimate_tau2", "q_profile"]
 
 #: Estimators, spelled as in metafor; "FE" is accepted as an alias of "EE".
 TAU2_METHODS = ("EE", "DL", "HE", "HS", "SJ", "PM", "EB", "ML", "REML")
-
 
 
 @dataclass(frozen=True)
@@ -338,8 +338,6 @@ def q_profile(d: Data, level: float) -> tuple[np.ndarray, np.ndarray]:
     Q(tau²) = χ²_{k-p, α/2}; a bound whose equation has no non-negative root is
     0 (both are 0 when Q(0) is below the lower quantile).
     """
-    from scipy import stats
-
     df = (d.k - d.p).astype(float)
     alpha = 1 - level
     safe = np.maximum(df, 1)

@@ -298,7 +298,7 @@ def pool(
         half = pcrit * np.sqrt(se**2 + t2)
     single = k == 1
     if single.any():
-        notes.append("k = 1: the pooled result is that study; tau^2 = 0 and heterogeneity is undefined (NaN)")
+        notes.append("k = 1: the pooled result is that study (Wald z interval whatever the test); tau^2 = 0 and heterogeneity is undefined (NaN)")
         nan = np.nan
         i2_val, h2_val = np.where(single, nan, i2_val), np.where(single, nan, h2_val)
         q, q_p = np.where(single, nan, q), np.where(single, nan, q_p)
@@ -307,7 +307,7 @@ def pool(
     wpct = np.where(d.mask[:, 0, :].T, wpct, np.nan)
 
     def out(a):
-        a = np.asarray(a, dtype=float) if np.asarray(a).dtype.kind == "f" else np.asarray(a)
+        a = np.asarray(a)
         return a if batch else a[0].item()
 
     return PoolResult(
