@@ -13,7 +13,18 @@ from .estimators import TAU2_METHODS
 from .network import league_plot, network_forest, network_graph, network_meta_analysis
 from .plotting import coverage_chart, forest_plot, forest_rows, reviews_forest
 from .pooling import PoolResult, Tau2Interval, pool, tau2_confint
-from .robustness import baujat, baujat_plot, cumulative, gosh, gosh_plot, influence, influence_plot, leave_one_out
+from .robustness import (
+    baujat,
+    baujat_plot,
+    cumulative,
+    cumulative_plot,
+    gosh,
+    gosh_plot,
+    influence,
+    influence_plot,
+    leave_one_out,
+    leave_one_out_plot,
+)
 from .specs import ANALYSES, AnalysisSpec, get_spec
 from .subgroups import SubgroupResult, subgroup_analysis
 
@@ -30,6 +41,7 @@ __all__ = [
     "baujat_plot",
     "coverage_chart",
     "cumulative",
+    "cumulative_plot",
     "egger_test",
     "funnel_plot",
     "gosh",
@@ -38,6 +50,7 @@ __all__ = [
     "influence_plot",
     "league_plot",
     "leave_one_out",
+    "leave_one_out_plot",
     "meta_regression",
     "network_forest",
     "network_graph",

@@ -19,7 +19,10 @@ from scipy import stats
 
 from .pooling import pool
 
-__all__ = ["leave_one_out", "influence", "cumulative", "baujat", "gosh", "baujat_plot", "gosh_plot", "influence_plot"]
+__all__ = [
+    "leave_one_out", "influence", "cumulative", "baujat", "gosh",
+    "baujat_plot", "gosh_plot", "influence_plot", "leave_one_out_plot", "cumulative_plot",
+]  # fmt: skip
 
 _FIT_COLUMNS = ["estimate", "se", "statistic", "pvalue", "ci_low", "ci_high", "q", "q_pvalue", "tau2", "i2", "h2"]
 
@@ -201,3 +204,29 @@ def influence_plot(frame: pd.DataFrame, *, ax=None):
     ax.set_yticks(y, frame["study"], fontsize=7.5)
     ax.set_xlabel("Cook's distance (red: influential by metafor's rule)", fontsize=8)
     return ax
+
+
+def _rows_forest(frame: pd.DataFrame, labels: list[str], xlabel: str, ax):
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.5, 0.3 * len(frame) + 1.2))
+    y = -np.arange(len(frame), dtype=float)
+    ax.hlines(y, frame["ci_low"], frame["ci_high"], color="black", lw=1)
+    ax.plot(frame["estimate"], y, "D", color="#1f5fa8", ms=4)
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_yticks(y, labels, fontsize=7.5)
+    ax.set_xlabel(xlabel, fontsize=8)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    return ax
+
+
+def leave_one_out_plot(frame: pd.DataFrame, *, ax=None):
+    """Pooled estimate and CI with each study left out (:func:`leave_one_out`); returns the Axes."""
+    return _rows_forest(frame, [f"without {s}" for s in frame["study"]], "Pooled estimate without the study", ax)
+
+
+def cumulative_plot(frame: pd.DataFrame, *, ax=None):
+    """Pooled estimate and CI as studies are added (:func:`cumulative`); returns the Axes."""
+    return _rows_forest(frame, [f"+ {s}" for s in frame["study"]], "Cumulative pooled estimate", ax)

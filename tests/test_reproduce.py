@@ -59,3 +59,18 @@ def test_notebooks_are_stored_without_outputs():
             if cell.cell_type == "code":
                 assert cell.outputs == [] and cell.execution_count is None, path.name
                 assert "import analysis" in nb.cells[1].source  # they call the library only
+
+
+def test_readme_states_the_data_status_of_the_file():
+    import warnings
+
+    from analysis import load_studies
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        studies = load_studies()
+    readme = " ".join((Path(__file__).resolve().parent.parent / "README.md").read_text().split())
+    counts = studies["status"].value_counts()
+    assert f"{studies['study_id'].nunique()} candidate trials" in readme
+    assert f"has {len(studies)} rows: {counts['verified']} with verified numbers" in readme
+    assert f"{counts['partial']} partial" in readme and f"and {counts['not public']} whose numbers are not public" in readme

@@ -159,3 +159,5 @@ def test_plots_return_axes(ref):
     assert R.baujat_plot(R.baujat(d["yi"], d["vi"])).collections
     assert R.gosh_plot(R.gosh(d["yi"][:6], d["vi"][:6])).collections
     assert R.influence_plot(R.influence(d["yi"], d["vi"])).patches
+    assert len(R.leave_one_out_plot(R.leave_one_out(d["yi"], d["vi"])).get_yticks()) == len(d["yi"])
+    assert len(R.cumulative_plot(R.cumulative(d["yi"], d["vi"])).get_yticks()) == len(d["yi"])
