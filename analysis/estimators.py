@@ -90,7 +90,7 @@ def weights(d: Data, tau2: np.ndarray) -> np.ndarray:
 def wls(d: Data, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Group means under weights ``w``: returns (group weight sums, means, residuals)."""
     wsum = w.sum(axis=0)
-    mu = (w * d.y).sum(axis=0) / _safe(wsum)
+    mu = np.einsum("kgr,kgr->gr", w, d.y) / _safe(wsum)  # fused multiply-sum: the hot path
     return wsum, mu, d.y - mu
 
 
@@ -119,10 +119,10 @@ def _q_newton(d: Data, tau2: np.ndarray, target: np.ndarray) -> tuple[np.ndarray
     """
     w = weights(d, tau2)
     _, _, r = wls(d, w)
-    wr2 = w * r**2
-    q = wr2.sum(axis=(0, 1))
+    wr = w * r
+    q = np.einsum("kgr,kgr->r", wr, r)
     f = q - target
-    slope = (w * wr2).sum(axis=(0, 1))
+    slope = np.einsum("kgr,kgr->r", wr, wr)
     return f, q * f / (target * np.where(slope > 0, slope, np.inf))
 
 
@@ -140,7 +140,8 @@ def _score_fisher(d: Data, tau2: np.ndarray, reml: bool) -> tuple[np.ndarray, np
     w = weights(d, tau2)
     wsum, _, r = wls(d, w)
     w2 = w**2
-    ypPy = (w2 * r**2).sum(axis=(0, 1))
+    wr = w * r
+    ypPy = np.einsum("kgr,kgr->r", wr, wr)
     sw2 = w2.sum(axis=(0, 1))
     if reml:
         safe = _safe(wsum)

@@ -16,7 +16,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 from scipy import stats
 
-from .estimators import TAU2_METHODS, Data, estimate_tau2, q_gen, q_profile, weights, wls
+from .estimators import TAU2_METHODS, Data, estimate_tau2, q_profile, weights, wls
 
 __all__ = ["pool", "PoolResult", "Tau2Interval", "tau2_confint", "TESTS", "PI_METHODS", "I2_METHODS"]
 
@@ -157,7 +157,7 @@ def _as_padded(yi: ArrayLike, vi: ArrayLike) -> tuple[np.ndarray, np.ndarray, bo
         raise ValueError("yi and vi must be NaN in the same places (NaN pads shorter rows)")
     if (~ny).sum(axis=1).min() == 0:
         raise ValueError("a row has no studies (all NaN)")
-    if (v2[~nv] <= 0).any():
+    if np.nanmin(v2) <= 0:
         raise ValueError("sampling variances vi must be > 0")
     return y2, v2, batch
 
@@ -280,7 +280,8 @@ def pool(
             notes.append(f"tau^2 fixed at the given value, not estimated by {method}")
         est, se, stat, df, pval, crit, w = _fit_row_stats(d, t2, test, level)
         w0 = weights(d, np.zeros_like(t2))
-        q = q_gen(d, np.zeros_like(t2))
+        _, _, r0 = wls(d, w0)
+        q = np.einsum("kgr,kgr->r", w0 * r0, r0)  # Cochran's Q (common-effect weights)
         q_df = k - 1
         q_p = np.where(k > 1, stats.chi2.sf(q, np.maximum(q_df, 1)), np.nan)
         sw = w0.sum(axis=(0, 1))
