@@ -465,9 +465,12 @@ def network_graph(result: NetworkResult, *, ax=None):
     for (name, (x, y)), s, n in zip(pos.items(), sizes, pts):
         ax.scatter([x], [y], s=s, color="#1f5fa8", zorder=2)
         label = name if np.isnan(n) else f"{name}\n(n = {n:.0f})"
-        ax.text(x * 1.28, y * 1.22, label, ha="center", va="center", fontsize=8)
-    ax.set_xlim(-1.6, 1.6)
-    ax.set_ylim(-1.5, 1.5)
+        radius = 4 + np.sqrt(s) / 2  # points: clear of the node whatever its size
+        ha = "left" if x > 0.1 else "right" if x < -0.1 else "center"
+        va = "bottom" if y > 0.1 else "top" if y < -0.1 else "center"
+        ax.annotate(label, (x, y), xytext=(radius * x, radius * y), textcoords="offset points", ha=ha, va=va, fontsize=8)
+    ax.set_xlim(-1.7, 1.7)
+    ax.set_ylim(-1.6, 1.6)
     ax.set_aspect("equal")
     ax.axis("off")
     return ax

@@ -84,7 +84,7 @@ def build_report(studies: pd.DataFrame, reviews: pd.DataFrame, results: list[Ana
         f"{counts.get('not public', 0)} not public.\n"
         f"- Verified between-group differences: {_names(studies, (studies['level'] == 'contrast') & (studies['status'] == 'verified'))}; "
         f"verified arm values: {_names(studies, (studies['level'] == 'arm') & (studies['status'] == 'verified')) or 'none'}; "
-        f"partial arm values: {_names(studies, studies['status'] == 'partial') or 'none'}.\n"
+        f"partial arm values: {_names(studies, studies['status'] == 'partial') or 'none'}."
     )
     used = sum(int((r.coverage["status"] == "used").sum()) for r in results)
     missing = sum(int((r.coverage["status"] == "missing").sum()) for r in results)
