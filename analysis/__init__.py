@@ -4,10 +4,10 @@ The statistical core follows R's metafor and names every convention where
 metafor, RevMan 5 and meta differ.
 """
 
-from .bias import egger_test, funnel_plot, meta_regression, permutation_test, rank_test, trim_and_fill
-from .analyses import AnalysisResult, coverage_matrix, run_analysis, sensitivity
-from .data import DataError, MissingDataWarning, load_reviews, load_studies, missing_values
 from . import examples
+from .analyses import AnalysisResult, coverage_matrix, network_contrasts, run_analysis, run_network, sensitivity
+from .bias import egger_test, funnel_plot, meta_regression, permutation_test, rank_test, trim_and_fill
+from .data import DataError, MissingDataWarning, load_reviews, load_studies, missing_values
 from .effects import change_sd, from_ci, from_se, hedges_correction, hedges_g, mean_change, mean_difference, smcc, smcr
 from .estimators import TAU2_METHODS
 from .network import league_plot, network_forest, network_graph, network_meta_analysis
@@ -25,17 +25,20 @@ from .robustness import (
     leave_one_out,
     leave_one_out_plot,
 )
-from .specs import ANALYSES, AnalysisSpec, get_spec
+from .specs import ANALYSES, NETWORKS, AnalysisSpec, NetworkSpec, get_spec
 from .subgroups import SubgroupResult, subgroup_analysis
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "examples",
     "ANALYSES",
     "AnalysisResult",
     "AnalysisSpec",
     "DataError",
     "MissingDataWarning",
+    "NETWORKS",
+    "NetworkSpec",
     "TAU2_METHODS",
     "baujat",
     "baujat_plot",
@@ -52,6 +55,7 @@ __all__ = [
     "leave_one_out",
     "leave_one_out_plot",
     "meta_regression",
+    "network_contrasts",
     "network_forest",
     "network_graph",
     "network_meta_analysis",
@@ -67,6 +71,7 @@ __all__ = [
     "missing_values",
     "reviews_forest",
     "run_analysis",
+    "run_network",
     "sensitivity",
     "PoolResult",
     "SubgroupResult",
