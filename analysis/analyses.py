@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -14,7 +14,7 @@ from .pooling import PoolResult, pool
 from .specs import PROGRAM_LABELS, AnalysisSpec, NetworkSpec
 from .subgroups import SubgroupResult, subgroup_analysis
 
-__all__ = ["AnalysisResult", "run_analysis", "coverage_matrix", "sensitivity", "network_contrasts", "run_network"]
+__all__ = ["AnalysisResult", "coverage_matrix", "network_contrasts", "run_analysis", "run_network", "sensitivity"]
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,8 @@ def run_analysis(spec: AnalysisSpec, studies: pd.DataFrame) -> AnalysisResult:
     if len(effects):
         order = {p: i for i, p in enumerate(spec.experimental)}
         effects = effects.sort_values(
-            ["experimental_program", "year", "study"], key=lambda s: s.map(order) if s.name == "experimental_program" else s
+            ["experimental_program", "year", "study"],
+            key=lambda s: s.map(order) if s.name == "experimental_program" else s,
         ).reset_index(drop=True)
         yi, vi = effects["yi"].to_numpy(float), effects["vi"].to_numpy(float)
         if spec.subgroup == "program":

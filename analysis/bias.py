@@ -22,8 +22,16 @@ from .pooling import PoolResult, pool
 from .subgroups import between_groups_common
 
 __all__ = [
-    "meta_regression", "MetaRegression", "egger_test", "EggerResult", "rank_test", "trim_and_fill", "TrimFillResult",
-    "funnel_plot", "permutation_test", "PermutationResult",
+    "EggerResult",
+    "MetaRegression",
+    "PermutationResult",
+    "TrimFillResult",
+    "egger_test",
+    "funnel_plot",
+    "meta_regression",
+    "permutation_test",
+    "rank_test",
+    "trim_and_fill",
 ]  # fmt: skip
 
 
@@ -80,7 +88,9 @@ def _reg_tau2(y, v, X, method):
     return float(optimize.brentq(f, 0.0, hi, xtol=1e-15, rtol=4 * np.finfo(float).eps, maxiter=500))
 
 
-def meta_regression(yi: ArrayLike, vi: ArrayLike, X: ArrayLike, *, method: str = "REML", test: str = "z") -> MetaRegression:
+def meta_regression(
+    yi: ArrayLike, vi: ArrayLike, X: ArrayLike, *, method: str = "REML", test: str = "z"
+) -> MetaRegression:
     """Weighted regression of effects on moderators ``X`` (include the intercept column).
 
     tau² by "EE", "DL", "HE", "PM", "EB", "ML" or "REML" (metafor ``rma(yi,
@@ -122,7 +132,9 @@ class EggerResult:
         return pd.DataFrame([self.__dict__])
 
 
-def egger_test(yi: ArrayLike, vi: ArrayLike, *, model: str = "rma", method: str = "REML", test: str = "z", level: float = 0.95) -> EggerResult:
+def egger_test(
+    yi: ArrayLike, vi: ArrayLike, *, model: str = "rma", method: str = "REML", test: str = "z", level: float = 0.95
+) -> EggerResult:
     """Regression test for funnel-plot asymmetry with the standard error as predictor.
 
     ``model="rma"`` (metafor ``regtest`` default): mixed-effects
@@ -145,7 +157,15 @@ def egger_test(yi: ArrayLike, vi: ArrayLike, *, model: str = "rma", method: str 
         fit = meta_regression(y, v, X, method=method, test=test)
         crit = stats.t.isf((1 - level) / 2, fit.df) if test == "knha" else stats.norm.isf((1 - level) / 2)
         b0, s0 = fit.beta[0], fit.se[0]
-        return EggerResult("rma", float(fit.statistic[1]), float(fit.df), float(fit.pvalue[1]), float(b0), float(b0 - crit * s0), float(b0 + crit * s0))
+        return EggerResult(
+            "rma",
+            float(fit.statistic[1]),
+            float(fit.df),
+            float(fit.pvalue[1]),
+            float(b0),
+            float(b0 - crit * s0),
+            float(b0 + crit * s0),
+        )
     if model != "lm":
         raise ValueError("model must be 'rma' or 'lm'")
     w = 1 / v
@@ -157,7 +177,15 @@ def egger_test(yi: ArrayLike, vi: ArrayLike, *, model: str = "rma", method: str 
     se = np.sqrt(np.diag(vb))
     t = beta[1] / se[1]
     crit = stats.t.isf((1 - level) / 2, k - 2)
-    return EggerResult("lm", float(t), float(k - 2), float(2 * stats.t.sf(abs(t), k - 2)), float(beta[0]), float(beta[0] - crit * se[0]), float(beta[0] + crit * se[0]))
+    return EggerResult(
+        "lm",
+        float(t),
+        float(k - 2),
+        float(2 * stats.t.sf(abs(t), k - 2)),
+        float(beta[0]),
+        float(beta[0] - crit * se[0]),
+        float(beta[0] + crit * se[0]),
+    )
 
 
 def rank_test(yi: ArrayLike, vi: ArrayLike) -> tuple[float, float]:
@@ -198,7 +226,15 @@ class TrimFillResult:
         return frame
 
 
-def trim_and_fill(yi: ArrayLike, vi: ArrayLike, *, estimator: str = "L0", side: str | None = None, method: str = "REML", maxiter: int = 100) -> TrimFillResult:
+def trim_and_fill(
+    yi: ArrayLike,
+    vi: ArrayLike,
+    *,
+    estimator: str = "L0",
+    side: str | None = None,
+    method: str = "REML",
+    maxiter: int = 100,
+) -> TrimFillResult:
     """Duval and Tweedie's trim-and-fill, as metafor ``trimfill`` (L0 or R0 estimator).
 
     The side to fill is chosen, unless given, from the sign of the slope of a
@@ -238,14 +274,22 @@ def trim_and_fill(yi: ArrayLike, vi: ArrayLike, *, estimator: str = "L0", side: 
         else:
             sr = signed[signed > 0].sum()
             k0f = (4 * sr - k * (k + 1)) / (2 * k - 1)
-            var_sr = (k * (k + 1) * (2 * k + 1) + 10 * k0f**3 + 27 * k0f**2 + 17 * k0f - 18 * k * k0f**2 - 18 * k * k0f + 6 * k**2 * k0f) / 24
+            var_sr = (
+                k * (k + 1) * (2 * k + 1)
+                + 10 * k0f**3
+                + 27 * k0f**2
+                + 17 * k0f
+                - 18 * k * k0f**2
+                - 18 * k * k0f
+                + 6 * k**2 * k0f
+            ) / 24
             se_k0 = 4 * np.sqrt(var_sr) / (2 * k - 1)
         k0 = int(max(0, np.round(k0f)))
         se_k0 = max(0.0, float(se_k0))
     else:
         raise RuntimeError(f"trim-and-fill did not converge in {maxiter} iterations")
-    fill_y = sign * (2 * beta - y[k - k0:]) if k0 else np.array([])
-    fill_v = v[k - k0:] if k0 else np.array([])
+    fill_y = sign * (2 * beta - y[k - k0 :]) if k0 else np.array([])
+    fill_v = v[k - k0 :] if k0 else np.array([])
     res = pool(np.concatenate([y0, fill_y]), np.concatenate([v0, fill_v]), method=method)
     p_k0 = float(1 - sum(np.exp(np.log(0.5) * (m + 2)) for m in range(-1, k0))) if estimator == "R0" else float("nan")
     return TrimFillResult(k0, float(se_k0), side, estimator, p_k0, fill_y, fill_v, res)
@@ -283,8 +327,15 @@ def _label_arrangements(codes: np.ndarray) -> np.ndarray:
 
 
 def permutation_test(
-    yi: ArrayLike, vi: ArrayLike, groups: ArrayLike, *, method: str = "REML", test: str = "z",
-    n_permutations: int = 1000, seed: int | None = None, exact: bool | None = None,
+    yi: ArrayLike,
+    vi: ArrayLike,
+    groups: ArrayLike,
+    *,
+    method: str = "REML",
+    test: str = "z",
+    n_permutations: int = 1000,
+    seed: int | None = None,
+    exact: bool | None = None,
 ) -> PermutationResult:
     """Permutation test of the subgroup difference under a common tau² (metafor ``permutest``).
 
@@ -318,8 +369,14 @@ def permutation_test(
 
 
 def funnel_plot(
-    yi: ArrayLike, vi: ArrayLike, *, ax=None, estimate: float | None = None, contours=(0.90, 0.95, 0.99),
-    groups: ArrayLike | None = None, filled: TrimFillResult | None = None,
+    yi: ArrayLike,
+    vi: ArrayLike,
+    *,
+    ax=None,
+    estimate: float | None = None,
+    contours=(0.90, 0.95, 0.99),
+    groups: ArrayLike | None = None,
+    filled: TrimFillResult | None = None,
 ):
     """Contour-enhanced funnel plot: effects against their SE (inverted axis).
 
@@ -360,7 +417,15 @@ def funnel_plot(
             sel = labels == g
             ax.scatter(y[sel], se[sel], zorder=3, s=18, label=str(g))
     if filled is not None and filled.k0:
-        ax.scatter(filled.filled_yi, np.sqrt(filled.filled_vi), facecolors="white", edgecolors="#1f5fa8", zorder=3, s=18, label="filled")
+        ax.scatter(
+            filled.filled_yi,
+            np.sqrt(filled.filled_vi),
+            facecolors="white",
+            edgecolors="#1f5fa8",
+            zorder=3,
+            s=18,
+            label="filled",
+        )
     ax.set_ylim(top, 0)
     ax.set_xlabel("Effect size", fontsize=8)
     ax.set_ylabel("Standard error", fontsize=8)

@@ -36,11 +36,11 @@ def reproduce(out: Path, studies_path: Path | None = None, reviews_path: Path | 
 
     from . import __version__
     from .analyses import coverage_matrix, run_analysis, run_network
-    from .network import league_plot, network_forest, network_graph
-    from .robustness import influence, influence_plot, leave_one_out
     from .data import DEFAULT_REVIEWS, DEFAULT_STUDIES, MissingDataWarning, load_reviews, load_studies, missing_values
+    from .network import league_plot, network_forest, network_graph
     from .plotting import coverage_chart, forest_plot, forest_rows, reviews_forest
     from .report import build_report, results_table
+    from .robustness import influence, influence_plot, leave_one_out
     from .specs import ANALYSES, NETWORKS
 
     studies_path = Path(studies_path or DEFAULT_STUDIES)
@@ -78,7 +78,10 @@ def reproduce(out: Path, studies_path: Path | None = None, reviews_path: Path | 
                 save_figure(ax.figure, f"forest_{r.spec.name}")
             if r.k >= 3:  # case-deletion diagnostics need at least three comparisons
                 yi, vi, labels = r.effects["yi"], r.effects["vi"], r.effects["study"] + ": " + r.effects["comparison"]
-                save_table(leave_one_out(yi, vi, method=r.spec.method, test=r.spec.test, labels=labels), f"leave_one_out_{r.spec.name}")
+                save_table(
+                    leave_one_out(yi, vi, method=r.spec.method, test=r.spec.test, labels=labels),
+                    f"leave_one_out_{r.spec.name}",
+                )
                 infl = influence(yi, vi, method=r.spec.method, test=r.spec.test, labels=labels)
                 save_table(infl, f"influence_{r.spec.name}")
                 save_figure(influence_plot(infl).figure, f"influence_{r.spec.name}")
@@ -112,15 +115,22 @@ def reproduce(out: Path, studies_path: Path | None = None, reviews_path: Path | 
         "command": "python -m analysis reproduce --out " + str(out),
         "version": __version__,
         "python": platform.python_version(),
-        "packages": {"numpy": np.__version__, "pandas": pd.__version__, "scipy": scipy.__version__,
-                     "statsmodels": statsmodels.__version__, "matplotlib": matplotlib.__version__},
+        "packages": {
+            "numpy": np.__version__,
+            "pandas": pd.__version__,
+            "scipy": scipy.__version__,
+            "statsmodels": statsmodels.__version__,
+            "matplotlib": matplotlib.__version__,
+        },
         "studies": str(studies_path),
         "studies_sha256": _sha256(studies_path),
         "reviews_sha256": _sha256(reviews_path),
         "analyses": [r.spec.to_dict() for r in results],
         "networks": [spec.__dict__ for spec, _ in networks],
     }
-    report = build_report(studies, reviews, results, provenance={**manifest, "command": "python -m analysis reproduce"}, networks=networks)
+    report = build_report(
+        studies, reviews, results, provenance={**manifest, "command": "python -m analysis reproduce"}, networks=networks
+    )
     (out / "report.md").write_text(report, encoding="utf-8")
     written.append("report.md")
     manifest["files"] = sorted(written)

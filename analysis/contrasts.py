@@ -18,7 +18,7 @@ from scipy import stats
 from . import effects
 from .specs import AnalysisSpec
 
-__all__ = ["make_contrasts", "timepoint_weeks", "EFFECT_COLUMNS", "COVERAGE_COLUMNS"]
+__all__ = ["COVERAGE_COLUMNS", "EFFECT_COLUMNS", "make_contrasts", "timepoint_weeks"]
 
 WEEKS_PER = {"days": 1 / 7, "weeks": 1.0, "months": 52 / 12}
 
@@ -96,7 +96,10 @@ def _rescale(row: pd.Series, spec: AnalysisSpec) -> tuple[float | None, str | No
     if spec.measure != "MD" or spec.common_scale is None:
         return 1.0, None
     if pd.isna(row["scale_min"]) or pd.isna(row["scale_max"]):
-        return None, f"{row['instrument']}: scale range not public, cannot rescale to {spec.common_scale[0]:g}-{spec.common_scale[1]:g}"
+        return (
+            None,
+            f"{row['instrument']}: scale range not public, cannot rescale to {spec.common_scale[0]:g}-{spec.common_scale[1]:g}",
+        )
     lo, hi = spec.common_scale
     return (hi - lo) / (row["scale_max"] - row["scale_min"]), None
 
@@ -138,7 +141,14 @@ def make_contrasts(studies: pd.DataFrame, spec: AnalysisSpec) -> tuple[pd.DataFr
         first = srows.iloc[0]
         base = {"analysis": spec.name, "study_id": study_id, "study": first["study"], "year": first["year"]}
         if spec.evidence == "paper_era" and (pd.isna(first["year"]) or first["year"] > 2020):
-            coverage.append({**base, "comparison": "", "status": "not in scope", "reason": "published after 2020 or undated (evidence='paper_era')"})
+            coverage.append(
+                {
+                    **base,
+                    "comparison": "",
+                    "status": "not in scope",
+                    "reason": "published after 2020 or undated (evidence='paper_era')",
+                }
+            )
             continue
         mine = rows[rows["study_id"] == study_id]
         instrument = _pick_instrument(mine, spec)
@@ -147,18 +157,44 @@ def make_contrasts(studies: pd.DataFrame, spec: AnalysisSpec) -> tuple[pd.DataFr
             coverage.append({**base, "comparison": "", "status": "not in scope", "reason": why})
             continue
         mine = mine[mine["instrument"] == instrument]
-        arms = pd.concat([mine[["arm", "program"]], mine.loc[mine["level"] == "contrast", ["comparator_arm", "comparator_program"]].set_axis(["arm", "program"], axis=1)]).drop_duplicates()
+        arms = pd.concat(
+            [
+                mine[["arm", "program"]],
+                mine.loc[mine["level"] == "contrast", ["comparator_arm", "comparator_program"]].set_axis(
+                    ["arm", "program"], axis=1
+                ),
+            ]
+        ).drop_duplicates()
         e_arms = arms[arms["program"].isin(spec.experimental)]
         c_arms = arms[arms["program"] == spec.comparator]
-        pairs = [(e, c) for e in e_arms.itertuples(index=False) for c in c_arms.itertuples(index=False) if e.arm != c.arm]
+        pairs = [
+            (e, c) for e in e_arms.itertuples(index=False) for c in c_arms.itertuples(index=False) if e.arm != c.arm
+        ]
         if not pairs:
-            coverage.append({**base, "comparison": "", "status": "not in scope", "reason": f"no {'/'.join(spec.experimental)} arm with a {spec.comparator} arm"})
+            coverage.append(
+                {
+                    **base,
+                    "comparison": "",
+                    "status": "not in scope",
+                    "reason": f"no {'/'.join(spec.experimental)} arm with a {spec.comparator} arm",
+                }
+            )
             continue
         for e, c in pairs:
             label = f"{e.arm} vs {c.arm}"
             outcome_rows = mine[
-                ((mine["level"] == "arm") & (mine["arm"].isin([e.arm, c.arm])) & mine["program"].isin([e.program, c.program]))
-                | ((mine["level"] == "contrast") & (((mine["arm"] == e.arm) & (mine["comparator_arm"] == c.arm)) | ((mine["arm"] == c.arm) & (mine["comparator_arm"] == e.arm))))
+                (
+                    (mine["level"] == "arm")
+                    & (mine["arm"].isin([e.arm, c.arm]))
+                    & mine["program"].isin([e.program, c.program])
+                )
+                | (
+                    (mine["level"] == "contrast")
+                    & (
+                        ((mine["arm"] == e.arm) & (mine["comparator_arm"] == c.arm))
+                        | ((mine["arm"] == c.arm) & (mine["comparator_arm"] == e.arm))
+                    )
+                )
             ]
             t = _pick_time(outcome_rows[["weeks", "treatment"]], spec)
             at = outcome_rows[_same_time(outcome_rows["weeks"], t)]
@@ -166,9 +202,20 @@ def make_contrasts(studies: pd.DataFrame, spec: AnalysisSpec) -> tuple[pd.DataFr
             if item is None:
                 coverage.append({**base, "comparison": label, "status": "missing", "reason": reason})
                 continue
-            item.update(study_id=study_id, study=first["study"], year=first["year"], design=first["design"], comparison=label,
-                        experimental_arm=e.arm, experimental_program=e.program, comparator_arm=c.arm,
-                        comparator_program=c.program, outcome=spec.outcome, instrument=instrument, timepoint_weeks=t)
+            item.update(
+                study_id=study_id,
+                study=first["study"],
+                year=first["year"],
+                design=first["design"],
+                comparison=label,
+                experimental_arm=e.arm,
+                experimental_program=e.program,
+                comparator_arm=c.arm,
+                comparator_program=c.program,
+                outcome=spec.outcome,
+                instrument=instrument,
+                timepoint_weeks=t,
+            )
             found.append(item)
             coverage.append({**base, "comparison": label, "status": "used", "reason": item["notes"]})
     effects_frame = _finish(found, spec)
@@ -188,15 +235,30 @@ def _one_comparison(at: pd.DataFrame, e, c, spec: AnalysisSpec) -> tuple[dict | 
             if why:
                 return None, why
             note = "; ".join(x for x in (ev[3], cv[3]) if x)
-            return dict(source="arm", value_type=kind, n_e=ev[0], mean_e=ev[1], sd_e=ev[2], n_c=cv[0], mean_c=cv[1], sd_c=cv[2],
-                        n_basis="analysed", sign="", direction=_direction(ref, spec.outcome), scale=scale, notes=note or "arm-level values"), None
+            return dict(
+                source="arm",
+                value_type=kind,
+                n_e=ev[0],
+                mean_e=ev[1],
+                sd_e=ev[2],
+                n_c=cv[0],
+                mean_c=cv[1],
+                sd_c=cv[2],
+                n_basis="analysed",
+                sign="",
+                direction=_direction(ref, spec.outcome),
+                scale=scale,
+                notes=note or "arm-level values",
+            ), None
         reasons += [r for r in (why_e, why_c) if r]
     contrast = at[(at["level"] == "contrast") & (at["status"] == "verified")]
     contrast = contrast[contrast["value_type"].isin(kinds)]
     if not contrast.empty:
         r = contrast.iloc[0]
         if spec.measure == "SMD":
-            return None, "only a between-group MD is public; an SMD needs the arm SDs (" + "; ".join(dict.fromkeys(reasons)) + ")"
+            return None, "only a between-group MD is public; an SMD needs the arm SDs (" + "; ".join(
+                dict.fromkeys(reasons)
+            ) + ")"
         if r["sign"] == "inferred" and not spec.include_inferred_sign:
             return None, "the contrast's sign convention is inferred, not stated (include_inferred_sign=False)"
         scale, why = _rescale(r, spec)
@@ -206,10 +268,21 @@ def _one_comparison(at: pd.DataFrame, e, c, spec: AnalysisSpec) -> tuple[dict | 
         note = f"reported contrast {r['arm']} vs {r['comparator_arm']} = {r['estimate']:g} [{r['ci_low']:g}, {r['ci_high']:g}]"
         if flip < 0:
             note += ", reversed to " + f"{e.arm} vs {c.arm}"
-        return dict(source="contrast", value_type=r["value_type"], n_e=r["comparator_n_randomised"] if flip < 0 else r["n_randomised"],
-                    n_c=r["n_randomised"] if flip < 0 else r["comparator_n_randomised"], n_basis="randomised",
-                    sign=r["sign"], estimate=r["estimate"], ci=(r["ci_low"], r["ci_high"]), ci_level=r["ci_level"], flip=flip,
-                    direction=_direction(r, spec.outcome), scale=scale, notes=note), None
+        return dict(
+            source="contrast",
+            value_type=r["value_type"],
+            n_e=r["comparator_n_randomised"] if flip < 0 else r["n_randomised"],
+            n_c=r["n_randomised"] if flip < 0 else r["comparator_n_randomised"],
+            n_basis="randomised",
+            sign=r["sign"],
+            estimate=r["estimate"],
+            ci=(r["ci_low"], r["ci_high"]),
+            ci_level=r["ci_level"],
+            flip=flip,
+            direction=_direction(r, spec.outcome),
+            scale=scale,
+            notes=note,
+        ), None
     if not reasons:
         reasons.append("no outcome rows at this time point")
     where = at.loc[at["status"] != "verified", "location"]
@@ -238,7 +311,9 @@ def _finish(found: list[dict], spec: AnalysisSpec) -> pd.DataFrame:
             if spec.measure == "MD":
                 yi, vi = effects.mean_difference(it["mean_e"], it["sd_e"], n_e, it["mean_c"], it["sd_c"], n_c)
             else:
-                yi, vi = effects.hedges_g(it["mean_e"], it["sd_e"], n_e, it["mean_c"], it["sd_c"], n_c, convention=spec.smd_convention)
+                yi, vi = effects.hedges_g(
+                    it["mean_e"], it["sd_e"], n_e, it["mean_c"], it["sd_c"], n_c, convention=spec.smd_convention
+                )
             row["n_e"], row["n_c"] = n_e, n_c
             yi, vi = float(yi) * d * s, float(vi) * s * s
         else:
@@ -250,12 +325,16 @@ def _finish(found: list[dict], spec: AnalysisSpec) -> pd.DataFrame:
                 if pd.notna(n_e) and pd.notna(n_c):
                     vi *= (m_e / n_e + m_c / n_c) / (1 / n_e + 1 / n_c)
                     row["n_e"], row["n_c"] = n_e / m_e, n_c / m_c
-                    row["notes"] = it["notes"] + f"; shared arm split {max(m_e, m_c)} ways (variance rescaled, equal SDs assumed)"
+                    row["notes"] = (
+                        it["notes"] + f"; shared arm split {max(m_e, m_c)} ways (variance rescaled, equal SDs assumed)"
+                    )
                 else:
                     row["split"] = 1
                     row["notes"] = it["notes"] + "; shared arm NOT split: n not public"
         if d < 0:
-            row["notes"] = f"{row['notes']}; sign reversed so that {'lower = less pain' if spec.outcome == 'pain' else 'higher = better function'}"
+            row["notes"] = (
+                f"{row['notes']}; sign reversed so that {'lower = less pain' if spec.outcome == 'pain' else 'higher = better function'}"
+            )
         if s != 1:
             row["notes"] = f"{row['notes']}; rescaled x{s:g} to {spec.common_scale[0]:g}-{spec.common_scale[1]:g}"
         z = float(stats.norm.isf((1 - spec.level) / 2))

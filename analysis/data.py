@@ -19,16 +19,16 @@ from pathlib import Path
 import pandas as pd
 
 __all__ = [
+    "DEFAULT_REVIEWS",
+    "DEFAULT_STUDIES",
+    "PROGRAMS",
+    "REVIEW_COLUMNS",
+    "STUDY_COLUMNS",
     "DataError",
     "MissingDataWarning",
     "Problem",
-    "PROGRAMS",
-    "STUDY_COLUMNS",
-    "REVIEW_COLUMNS",
-    "DEFAULT_STUDIES",
-    "DEFAULT_REVIEWS",
-    "load_studies",
     "load_reviews",
+    "load_studies",
     "missing_values",
 ]
 
@@ -158,7 +158,17 @@ def _read_records(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise DataError(path, [Problem(line, None, None, f"not UTF-8 text (byte {exc.start}: {raw[exc.start:exc.start + 1]!r}); save the file as UTF-8")]) from exc
+        raise DataError(
+            path,
+            [
+                Problem(
+                    line,
+                    None,
+                    None,
+                    f"not UTF-8 text (byte {exc.start}: {raw[exc.start : exc.start + 1]!r}); save the file as UTF-8",
+                )
+            ],
+        ) from exc
     if not text.strip():
         raise DataError(path, [Problem(None, None, None, "the file is empty")])
     reader = csv.reader(io.StringIO(text, newline=""))
@@ -170,7 +180,7 @@ def _read_records(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
             start = reader.line_num + 1
     except csv.Error as exc:
         raise DataError(path, [Problem(reader.line_num, None, None, f"malformed CSV: {exc}")]) from exc
-    header_line, header = records[0]
+    _, header = records[0]
     return header, [(line, f) for line, f in records[1:] if any(x.strip() for x in f)]
 
 
@@ -213,7 +223,9 @@ def _parse(path: Path, columns: dict[str, object]) -> tuple[pd.DataFrame, list[P
     for i, (line, fields) in enumerate(records, start=1):
         lines.append(line)
         if len(fields) != len(names):
-            problems.append(Problem(line, i, None, f"has {len(fields)} fields, the header has {len(names)} (ragged row)"))
+            problems.append(
+                Problem(line, i, None, f"has {len(fields)} fields, the header has {len(names)} (ragged row)")
+            )
             fields = (fields + [""] * len(names))[: len(names)]
         cells = dict(zip(names, fields))
         for col, kind in columns.items():
@@ -237,7 +249,11 @@ def _parse(path: Path, columns: dict[str, object]) -> tuple[pd.DataFrame, list[P
             elif isinstance(kind, tuple):
                 if value not in kind:
                     allowed = ", ".join(repr(k) for k in kind if k)
-                    problems.append(Problem(line, i, col, f"{cell!r} is not one of {allowed}" + (" (or empty)" if "" in kind else "")))
+                    problems.append(
+                        Problem(
+                            line, i, col, f"{cell!r} is not one of {allowed}" + (" (or empty)" if "" in kind else "")
+                        )
+                    )
             out[col].append(value)
     frame = pd.DataFrame(out)
     for col, kind in columns.items():
@@ -262,9 +278,14 @@ def _check_studies(frame: pd.DataFrame, lines: list[int]) -> list[Problem]:
         def bad(column: str | None, message: str) -> None:
             problems.append(Problem(line, rnum, column, message))
 
-        numbers = [c for c in _ARM_NUMBERS + _CONTRAST_NUMBERS + ("n_randomised", "comparator_n_randomised") if _has(row, c)]
+        numbers = [
+            c for c in _ARM_NUMBERS + _CONTRAST_NUMBERS + ("n_randomised", "comparator_n_randomised") if _has(row, c)
+        ]
         if numbers and not (row["source_url"] and row["quote"]):
-            bad("quote" if row["source_url"] else "source_url", f"a number without a source ({', '.join(numbers)}): give source_url and the verbatim quote")
+            bad(
+                "quote" if row["source_url"] else "source_url",
+                f"a number without a source ({', '.join(numbers)}): give source_url and the verbatim quote",
+            )
         elif not (row["source_url"] and row["quote"]):
             bad("source_url" if not row["source_url"] else "quote", "every row needs its source_url and verbatim quote")
         if _has(row, "sd") and row["sd"] <= 0:
@@ -286,7 +307,10 @@ def _check_studies(frame: pd.DataFrame, lines: list[int]) -> list[Problem]:
                 if row["ci_low"] >= row["ci_high"]:
                     bad("ci_high", f"CI upper bound {row['ci_high']:g} must exceed the lower bound {row['ci_low']:g}")
                 elif not row["ci_low"] <= row["estimate"] <= row["ci_high"]:
-                    bad("estimate", f"estimate {row['estimate']:g} lies outside its CI [{row['ci_low']:g}, {row['ci_high']:g}]")
+                    bad(
+                        "estimate",
+                        f"estimate {row['estimate']:g} lies outside its CI [{row['ci_low']:g}, {row['ci_high']:g}]",
+                    )
                 if not _has(row, "ci_level"):
                     bad("ci_level", "a CI needs its level (e.g. 0.95)")
                 if not row["sign"]:
@@ -312,13 +336,34 @@ def _check_studies(frame: pd.DataFrame, lines: list[int]) -> list[Problem]:
         if status == "not public" and present:
             bad("status", f"'not public' rows hold no outcome numbers (found {present})")
         if status in ("partial", "not public") and not (row["missing"] and row["location"]):
-            bad("missing" if not row["missing"] else "location", "say which numbers are missing and where in the full text they are")
-    key = ["study_id", "level", "arm", "comparator_arm", "outcome", "instrument", "timepoint_value", "timepoint_unit", "timepoint_from", "value_type"]
+            bad(
+                "missing" if not row["missing"] else "location",
+                "say which numbers are missing and where in the full text they are",
+            )
+    key = [
+        "study_id",
+        "level",
+        "arm",
+        "comparator_arm",
+        "outcome",
+        "instrument",
+        "timepoint_value",
+        "timepoint_unit",
+        "timepoint_from",
+        "value_type",
+    ]
     dup = frame.duplicated(subset=key, keep=False)
     for _, group in frame[dup].groupby(key, dropna=False, sort=False):
         first = group.index[0]
         for i in group.index[1:]:
-            problems.append(Problem(lines[i], i + 1, None, f"duplicate row: same study, arm, comparator, outcome, instrument and time point as line {lines[first]}"))
+            problems.append(
+                Problem(
+                    lines[i],
+                    i + 1,
+                    None,
+                    f"duplicate row: same study, arm, comparator, outcome, instrument and time point as line {lines[first]}",
+                )
+            )
     return problems
 
 
@@ -392,5 +437,16 @@ def load_reviews(path: Path | str | None = None) -> pd.DataFrame:
 
 def missing_values(studies: pd.DataFrame) -> pd.DataFrame:
     """Every row whose outcome numbers are not (all) public: what is missing and where it is."""
-    cols = ["study", "arm", "comparator_arm", "outcome", "instrument", "timepoint_value", "timepoint_unit", "status", "missing", "location"]
+    cols = [
+        "study",
+        "arm",
+        "comparator_arm",
+        "outcome",
+        "instrument",
+        "timepoint_value",
+        "timepoint_unit",
+        "status",
+        "missing",
+        "location",
+    ]
     return studies.loc[studies["status"] != "verified", cols].reset_index(drop=True)

@@ -17,16 +17,16 @@ from numpy.typing import ArrayLike
 from scipy import special, stats
 
 __all__ = [
-    "hedges_correction",
+    "SMD_CONVENTIONS",
     "change_sd",
-    "mean_difference",
-    "hedges_g",
-    "mean_change",
-    "smcc",
-    "smcr",
     "from_ci",
     "from_se",
-    "SMD_CONVENTIONS",
+    "hedges_correction",
+    "hedges_g",
+    "mean_change",
+    "mean_difference",
+    "smcc",
+    "smcr",
 ]
 
 #: Names accepted by :func:`hedges_g` ``convention``.
@@ -251,9 +251,7 @@ def smcc(
     return _out(g, 1 / n + g**2 / (2 * n))
 
 
-def smcr(
-    m1: ArrayLike, m2: ArrayLike, sd1: ArrayLike, n: ArrayLike, r: ArrayLike
-) -> tuple[np.ndarray, np.ndarray]:
+def smcr(m1: ArrayLike, m2: ArrayLike, sd1: ArrayLike, n: ArrayLike, r: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """Standardised mean change, raw-score standardisation (metafor "SMCR").
 
     g = J(n-1) (m1 - m2)/sd1, standardised by ``sd1`` (pass the baseline SD);

@@ -30,8 +30,8 @@ meta-analysis. Stat Med 26:37-52 (Q-profile).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 from scipy import stats
@@ -55,12 +55,12 @@ class Data:
     mask: np.ndarray
 
     @classmethod
-    def from_padded(cls, y: np.ndarray, v: np.ndarray) -> "Data":
+    def from_padded(cls, y: np.ndarray, v: np.ndarray) -> Data:
         y, v = np.ascontiguousarray(y), np.ascontiguousarray(v)  # callers often pass transposed views
         mask = ~np.isnan(y)
         return cls(np.where(mask, y, 0.0), np.where(mask, v, np.inf), mask)
 
-    def rows(self, idx: np.ndarray | None) -> "Data":
+    def rows(self, idx: np.ndarray | None) -> Data:
         """The meta-analyses in rows ``idx`` (all of them for None)."""
         if idx is None:
             return self
@@ -244,7 +244,9 @@ def _q_root(d: Data, target: np.ndarray, start: np.ndarray | None = None) -> np.
     rows = np.flatnonzero(g0 > 0)
     if rows.size:
         x0 = np.minimum(np.maximum(start[rows], 0.0), hi[rows]) if start is not None else zero[rows]
-        out[rows] = _newton(lambda dv, tv, t: _q_newton(dv, t, tv), _subset(d, rows), target[rows], x0, zero[rows], hi[rows])
+        out[rows] = _newton(
+            lambda dv, tv, t: _q_newton(dv, t, tv), _subset(d, rows), target[rows], x0, zero[rows], hi[rows]
+        )
     return out
 
 

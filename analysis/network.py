@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 from scipy import linalg, optimize, stats
 
-__all__ = ["network_meta_analysis", "NetworkResult", "network_graph", "network_forest", "league_plot", "NMA_METHODS"]
+__all__ = ["NMA_METHODS", "NetworkResult", "league_plot", "network_forest", "network_graph", "network_meta_analysis"]
 
 NMA_METHODS = ("EE", "DL", "ML", "REML")
 
@@ -106,8 +106,10 @@ class NetworkResult:
         return self.relative_effects.reset_index().assign(reference=self.reference, method=self.method, tau2=self.tau2)
 
     def __str__(self) -> str:
-        lines = [f"Network meta-analysis ({self.method}): {len(self.treatments)} treatments, {self.k} studies, "
-                 f"tau^2 = {self.tau2:.4f}; effects against {self.reference}:"]
+        lines = [
+            f"Network meta-analysis ({self.method}): {len(self.treatments)} treatments, {self.k} studies, "
+            f"tau^2 = {self.tau2:.4f}; effects against {self.reference}:"
+        ]
         for name, r in self.relative_effects.iterrows():
             if name != self.reference:
                 lines.append(f"  {name}: {r.estimate:.4f} [{r.ci_low:.4f}, {r.ci_high:.4f}]")
@@ -165,11 +167,13 @@ def _from_contrasts(data: pd.DataFrame, order: list[str]) -> list[_Study]:
         if "n1" in g and "n2" in g:
             sizes = {}
             for r in g.itertuples(index=False):
-                sizes[r.treat1], sizes[r.treat2] = getattr(r, "n1"), getattr(r, "n2")
+                sizes[r.treat1], sizes[r.treat2] = r.n1, r.n2
             n_arms = np.array([sizes[a] for a in arms], dtype=float)
         if p == 2:
             b, t = arms
-            out.append(_Study(str(name), (b, t), np.array([est[(t, b)]]), np.array([[var[frozenset((b, t))]]]), None, n_arms))
+            out.append(
+                _Study(str(name), (b, t), np.array([est[(t, b)]]), np.array([[var[frozenset((b, t))]]]), None, n_arms)
+            )
             continue
         if len(var) != len(pairs):
             raise ValueError(
@@ -282,7 +286,11 @@ def _tau2(y, S, P, X, method: str) -> float:
         if _score(y, S, P, X, hi, reml) < 0:
             break
         hi *= 4
-    return float(optimize.brentq(lambda t: _score(y, S, P, X, t, reml), 0.0, hi, xtol=1e-14, rtol=4 * np.finfo(float).eps, maxiter=500))
+    return float(
+        optimize.brentq(
+            lambda t: _score(y, S, P, X, t, reml), 0.0, hi, xtol=1e-14, rtol=4 * np.finfo(float).eps, maxiter=500
+        )
+    )
 
 
 def _q(y, S, X) -> tuple[float, int]:
@@ -369,7 +377,9 @@ def network_meta_analysis(
     C = np.zeros((T, T))
     C[1:, 1:] = vb
     se = np.sqrt(np.diag(C))
-    rel = pd.DataFrame({"estimate": d, "se": se, "ci_low": d - z * se, "ci_high": d + z * se}, index=pd.Index(order, name="treatment"))
+    rel = pd.DataFrame(
+        {"estimate": d, "se": se, "ci_low": d - z * se, "ci_high": d + z * se}, index=pd.Index(order, name="treatment")
+    )
 
     league_rows, pscore = [], []
     for i, a in enumerate(order):
@@ -383,7 +393,11 @@ def network_meta_analysis(
             # probability that a is better than b
             probs.append(stats.norm.cdf(-est / s) if small_values == "good" else stats.norm.cdf(est / s))
         pscore.append(np.mean(probs))
-    ranking = pd.DataFrame({"treatment": order, "p_score": pscore}).sort_values("p_score", ascending=False, kind="stable").reset_index(drop=True)
+    ranking = (
+        pd.DataFrame({"treatment": order, "p_score": pscore})
+        .sort_values("p_score", ascending=False, kind="stable")
+        .reset_index(drop=True)
+    )
 
     q_total, df_total = _q(stack.y, stack.S, X)
     q_within, df_within = _q(stack.y, stack.S, _inconsistency_matrix(stack.rows))
@@ -421,9 +435,37 @@ def network_meta_analysis(
         cd[-1] = 1
         direct, dir_se = float(cd @ bz), float(np.sqrt(cd @ vz @ cd))
         diff, diff_se = float(bz[-1]), float(np.sqrt(vz[-1, -1]))
-        splits.append(dict(treat1=b, treat2=a, k_direct=len(with_both), direct=direct, direct_se=dir_se, indirect=indirect,
-                           indirect_se=ind_se, difference=diff, difference_se=diff_se, pvalue=2 * stats.norm.sf(abs(diff / diff_se)), tau2=t2))
-    node = pd.DataFrame(splits, columns=["treat1", "treat2", "k_direct", "direct", "direct_se", "indirect", "indirect_se", "difference", "difference_se", "pvalue", "tau2"])
+        splits.append(
+            dict(
+                treat1=b,
+                treat2=a,
+                k_direct=len(with_both),
+                direct=direct,
+                direct_se=dir_se,
+                indirect=indirect,
+                indirect_se=ind_se,
+                difference=diff,
+                difference_se=diff_se,
+                pvalue=2 * stats.norm.sf(abs(diff / diff_se)),
+                tau2=t2,
+            )
+        )
+    node = pd.DataFrame(
+        splits,
+        columns=[
+            "treat1",
+            "treat2",
+            "k_direct",
+            "direct",
+            "direct_se",
+            "indirect",
+            "indirect_se",
+            "difference",
+            "difference_se",
+            "pvalue",
+            "tau2",
+        ],
+    )
 
     contrasts = stack.rows.assign(yi=stack.y, vi=np.diag(stack.S))
     edge_counts: dict[tuple[str, str], int] = {}
@@ -438,9 +480,21 @@ def network_meta_analysis(
                 if np.isfinite(n):
                     patients[t] = n if np.isnan(patients[t]) else patients[t] + n
     return NetworkResult(
-        treatments=tuple(order), reference=ref, method=method, level=level, small_values=small_values,
-        relative_effects=rel, tau2=tau2, cov=C, league=pd.DataFrame(league_rows), ranking=ranking,
-        q_decomposition=qd, node_split=node, contrasts=contrasts, edges=edges, patients=patients,
+        treatments=tuple(order),
+        reference=ref,
+        method=method,
+        level=level,
+        small_values=small_values,
+        relative_effects=rel,
+        tau2=tau2,
+        cov=C,
+        league=pd.DataFrame(league_rows),
+        ranking=ranking,
+        q_decomposition=qd,
+        node_split=node,
+        contrasts=contrasts,
+        edges=edges,
+        patients=patients,
     )
 
 
@@ -459,7 +513,15 @@ def network_graph(result: NetworkResult, *, ax=None):
     for e in result.edges.itertuples(index=False):
         (x1, y1), (x2, y2) = pos[e.treat1], pos[e.treat2]
         ax.plot([x1, x2], [y1, y2], color="#555555", lw=1.5 * e.k, zorder=1)
-        ax.text((x1 + x2) / 2, (y1 + y2) / 2, str(e.k), fontsize=8, ha="center", va="center", bbox=dict(fc="white", ec="none", pad=1))
+        ax.text(
+            (x1 + x2) / 2,
+            (y1 + y2) / 2,
+            str(e.k),
+            fontsize=8,
+            ha="center",
+            va="center",
+            bbox=dict(fc="white", ec="none", pad=1),
+        )
     pts = result.patients.reindex(t)
     sizes = np.where(pts.notna(), 300 + 1500 * pts.fillna(0) / max(pts.max(), 1), 500)
     for (name, (x, y)), s, n in zip(pos.items(), sizes, pts):
@@ -468,7 +530,9 @@ def network_graph(result: NetworkResult, *, ax=None):
         radius = 4 + np.sqrt(s) / 2  # points: clear of the node whatever its size
         ha = "left" if x > 0.1 else "right" if x < -0.1 else "center"
         va = "bottom" if y > 0.1 else "top" if y < -0.1 else "center"
-        ax.annotate(label, (x, y), xytext=(radius * x, radius * y), textcoords="offset points", ha=ha, va=va, fontsize=8)
+        ax.annotate(
+            label, (x, y), xytext=(radius * x, radius * y), textcoords="offset points", ha=ha, va=va, fontsize=8
+        )
     ax.set_xlim(-1.7, 1.7)
     ax.set_ylim(-1.6, 1.6)
     ax.set_aspect("equal")
@@ -487,7 +551,9 @@ def network_forest(result: NetworkResult, *, ax=None, measure: str = "MD"):
     ax.hlines(y, rel["ci_low"], rel["ci_high"], color="black")
     ax.plot(rel["estimate"], y, "s", color="#1f5fa8")
     ax.axvline(0, color="black", lw=0.8)
-    ax.set_yticks(y, [f"{n}  {r.estimate:.2f} [{r.ci_low:.2f}, {r.ci_high:.2f}]" for n, r in rel.iterrows()], fontsize=8)
+    ax.set_yticks(
+        y, [f"{n}  {r.estimate:.2f} [{r.ci_low:.2f}, {r.ci_high:.2f}]" for n, r in rel.iterrows()], fontsize=8
+    )
     ax.set_xlabel(f"{measure} against {result.reference} ({result.method})", fontsize=8)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)

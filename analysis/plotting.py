@@ -18,7 +18,7 @@ from .pooling import PoolResult
 from .specs import PROGRAM_LABELS
 from .subgroups import SubgroupResult
 
-__all__ = ["forest_rows", "forest_plot", "reviews_forest", "coverage_chart", "ROW_KINDS"]
+__all__ = ["ROW_KINDS", "coverage_chart", "forest_plot", "forest_rows", "reviews_forest"]
 
 #: Row kinds of :func:`forest_rows`, top to bottom within a block.
 ROW_KINDS = ("group", "study", "subtotal", "heterogeneity", "effect_test", "overall", "subgroup_test")
@@ -32,7 +32,15 @@ _LAYOUT_COLUMNS = [
 def _p(p: float) -> str:
     if not np.isfinite(p):
         return "P = NA"
-    return "P < 0.00001" if p < 0.00001 else f"P = {p:.2f}" if p >= 0.01 else f"P = {p:.3f}" if p >= 0.001 else f"P = {p:.4f}"
+    return (
+        "P < 0.00001"
+        if p < 0.00001
+        else f"P = {p:.2f}"
+        if p >= 0.01
+        else f"P = {p:.3f}"
+        if p >= 0.001
+        else f"P = {p:.4f}"
+    )
 
 
 def _heterogeneity_text(res: PoolResult) -> str:
@@ -64,8 +72,19 @@ def _study_block(frame: pd.DataFrame, res: PoolResult, weights: np.ndarray) -> l
     for i, r in enumerate(frame.itertuples(index=False)):
         rows.append(
             dict(
-                kind="study", label=r.label, n_e=r.n_e, mean_e=r.mean_e, sd_e=r.sd_e, n_c=r.n_c, mean_c=r.mean_c, sd_c=r.sd_c,
-                estimate=r.yi, ci_low=r.ci_low, ci_high=r.ci_high, weight=weights[i], text="",
+                kind="study",
+                label=r.label,
+                n_e=r.n_e,
+                mean_e=r.mean_e,
+                sd_e=r.sd_e,
+                n_c=r.n_c,
+                mean_c=r.mean_c,
+                sd_c=r.sd_c,
+                estimate=r.yi,
+                ci_low=r.ci_low,
+                ci_high=r.ci_high,
+                weight=weights[i],
+                text="",
             )
         )
     return rows
@@ -73,13 +92,25 @@ def _study_block(frame: pd.DataFrame, res: PoolResult, weights: np.ndarray) -> l
 
 def _pooled_row(kind: str, label: str, res: PoolResult, frame: pd.DataFrame, weight: float) -> dict:
     return dict(
-        kind=kind, label=label, n_e=frame["n_e"].sum(min_count=1), n_c=frame["n_c"].sum(min_count=1),
-        mean_e=np.nan, sd_e=np.nan, mean_c=np.nan, sd_c=np.nan,
-        estimate=res.estimate, ci_low=res.ci_low, ci_high=res.ci_high, weight=weight, text="",
+        kind=kind,
+        label=label,
+        n_e=frame["n_e"].sum(min_count=1),
+        n_c=frame["n_c"].sum(min_count=1),
+        mean_e=np.nan,
+        sd_e=np.nan,
+        mean_c=np.nan,
+        sd_c=np.nan,
+        estimate=res.estimate,
+        ci_low=res.ci_low,
+        ci_high=res.ci_high,
+        weight=weight,
+        text="",
     )
 
 
-def _as_blocks(result, labels) -> tuple[list[tuple[str | None, PoolResult, pd.DataFrame]], PoolResult, SubgroupResult | None]:
+def _as_blocks(
+    result, labels
+) -> tuple[list[tuple[str | None, PoolResult, pd.DataFrame]], PoolResult, SubgroupResult | None]:
     """(group label, pooled result, study frame) blocks, the overall result and the subgroup result."""
     if isinstance(result, AnalysisResult):
         if result.result is None:
@@ -113,8 +144,14 @@ def _with_ci(frame: pd.DataFrame, level: float) -> pd.DataFrame:
     z = stats.norm.isf((1 - level) / 2)
     se = np.sqrt(frame["vi"])
     return frame.assign(
-        ci_low=frame["yi"] - z * se, ci_high=frame["yi"] + z * se, n_e=np.nan, n_c=np.nan,
-        mean_e=np.nan, sd_e=np.nan, mean_c=np.nan, sd_c=np.nan,
+        ci_low=frame["yi"] - z * se,
+        ci_high=frame["yi"] + z * se,
+        n_e=np.nan,
+        n_c=np.nan,
+        mean_e=np.nan,
+        sd_e=np.nan,
+        mean_c=np.nan,
+        sd_c=np.nan,
     )
 
 
@@ -221,13 +258,30 @@ def forest_plot(
 
     rows = forest_rows(result, labels)
     n = len(rows)
-    cols_in = [("label", 3.2), ("mean_e", 0.55), ("sd_e", 0.5), ("n_e", 0.5), ("mean_c", 0.55), ("sd_c", 0.5), ("n_c", 0.5), ("weight", 0.65), ("ci", 1.55)]
+    cols_in = [
+        ("label", 3.2),
+        ("mean_e", 0.55),
+        ("sd_e", 0.5),
+        ("n_e", 0.5),
+        ("mean_c", 0.55),
+        ("sd_c", 0.5),
+        ("n_c", 0.5),
+        ("weight", 0.65),
+        ("ci", 1.55),
+    ]
     text_width = sum(w for _, w in cols_in)
     plot_width = 3.0
     if ax is None:
         height = 0.24 * (n + 4) + 0.6
         fig = plt.figure(figsize=(text_width + plot_width + 0.4, height))
-        ax = fig.add_axes([(text_width + 0.1) / (text_width + plot_width + 0.4), 0.9 / height, plot_width / (text_width + plot_width + 0.4), (0.24 * (n + 1.5)) / height])
+        ax = fig.add_axes(
+            [
+                (text_width + 0.1) / (text_width + plot_width + 0.4),
+                0.9 / height,
+                plot_width / (text_width + plot_width + 0.4),
+                (0.24 * (n + 1.5)) / height,
+            ]
+        )
     fig = ax.figure
     ax_w = fig.get_size_inches()[0] * ax.get_position().width
     trans = blended_transform_factory(ax.transAxes, ax.transData)
@@ -235,7 +289,17 @@ def forest_plot(
     level = overall.level
     measure = result.spec.measure if isinstance(result, AnalysisResult) else "Estimate"
     model = "IV, Fixed" if overall.method == "EE" else "IV, Random"
-    headers = {"label": "Study or subgroup", "mean_e": "Mean", "sd_e": "SD", "n_e": "Total", "mean_c": "Mean", "sd_c": "SD", "n_c": "Total", "weight": "Weight", "ci": f"{measure} {model}, {int(round(level * 100))}% CI"}
+    headers = {
+        "label": "Study or subgroup",
+        "mean_e": "Mean",
+        "sd_e": "SD",
+        "n_e": "Total",
+        "mean_c": "Mean",
+        "sd_c": "SD",
+        "n_c": "Total",
+        "weight": "Weight",
+        "ci": f"{measure} {model}, {int(round(level * 100))}% CI",
+    }
     x_positions = {}
     x = -text_width / ax_w
     for name, width in cols_in:
@@ -243,13 +307,21 @@ def forest_plot(
         x += width / ax_w
     top = 1.6
     for name, _ in cols_in:
-        ax.text(x_positions[name], top - 0.6, headers[name], transform=trans, fontsize=8, fontweight="bold", va="center")
-    ax.text(x_positions["mean_e"], top + 0.2, "Experimental", transform=trans, fontsize=8, fontweight="bold", va="center")
+        ax.text(
+            x_positions[name], top - 0.6, headers[name], transform=trans, fontsize=8, fontweight="bold", va="center"
+        )
+    ax.text(
+        x_positions["mean_e"], top + 0.2, "Experimental", transform=trans, fontsize=8, fontweight="bold", va="center"
+    )
     ax.text(x_positions["mean_c"], top + 0.2, "Comparator", transform=trans, fontsize=8, fontweight="bold", va="center")
     est = rows["estimate"].to_numpy(float)
     pooled = rows["kind"].isin(["subtotal", "overall"]).to_numpy()
     if xlim is None:
-        span = np.nanmax(np.abs(np.concatenate([est[np.isfinite(est)], rows.loc[pooled, ["ci_low", "ci_high"]].to_numpy(float).ravel()])))
+        span = np.nanmax(
+            np.abs(
+                np.concatenate([est[np.isfinite(est)], rows.loc[pooled, ["ci_low", "ci_high"]].to_numpy(float).ravel()])
+            )
+        )
         lim = _nice(1.2 * span)
         xlim = (-lim, lim)
     ax.set_xlim(*xlim)
@@ -267,19 +339,35 @@ def forest_plot(
         label = r.label if len(r.label) <= 50 else r.label[:49] + "…"  # the full label is in forest_rows()
         cells = {
             "label": f"{label} ({int(round(level * 100))}% CI)" if r.kind in ("subtotal", "overall") else label,
-            "mean_e": _fmt(r.mean_e), "sd_e": _fmt(r.sd_e), "n_e": _fmt(r.n_e, 0), "mean_c": _fmt(r.mean_c), "sd_c": _fmt(r.sd_c),
-            "n_c": _fmt(r.n_c, 0), "weight": f"{r.weight:.1f}%" if pd.notna(r.weight) else "",
+            "mean_e": _fmt(r.mean_e),
+            "sd_e": _fmt(r.sd_e),
+            "n_e": _fmt(r.n_e, 0),
+            "mean_c": _fmt(r.mean_c),
+            "sd_c": _fmt(r.sd_c),
+            "n_c": _fmt(r.n_c, 0),
+            "weight": f"{r.weight:.1f}%" if pd.notna(r.weight) else "",
             "ci": f"{r.estimate:.{digits}f} [{r.ci_low:.{digits}f}, {r.ci_high:.{digits}f}]",
         }
         for name, _ in cols_in:
-            ax.text(x_positions[name], y, cells[name], transform=trans, fontsize=8, va="center", fontweight=bold, clip_on=False)
+            ax.text(
+                x_positions[name],
+                y,
+                cells[name],
+                transform=trans,
+                fontsize=8,
+                va="center",
+                fontweight=bold,
+                clip_on=False,
+            )
         if r.kind == "study":
             lo, hi = max(r.ci_low, xlim[0]), min(r.ci_high, xlim[1])
             ax.plot([lo, hi], [y, y], color="black", lw=1)
             for edge, clipped in ((xlim[0], r.ci_low < xlim[0]), (xlim[1], r.ci_high > xlim[1])):
                 if clipped:
                     start = edge + (0.04 if edge == xlim[0] else -0.04) * (xlim[1] - xlim[0])
-                    ax.annotate("", xy=(edge, y), xytext=(start, y), arrowprops=dict(arrowstyle="->", lw=1, color="black"))
+                    ax.annotate(
+                        "", xy=(edge, y), xytext=(start, y), arrowprops=dict(arrowstyle="->", lw=1, color="black")
+                    )
             if xlim[0] <= r.estimate <= xlim[1]:
                 size = 10 + 140 * (r.weight / 100 if pd.notna(r.weight) else 0.1)
                 ax.scatter([r.estimate], [y], marker="s", s=size, color="#1f5fa8", zorder=3)
@@ -292,7 +380,16 @@ def forest_plot(
     ax.tick_params(axis="x", labelsize=8)
     left, right = _favours(result)
     for x_frac, text, ha in ((0.48, left, "right"), (0.52, right, "left")):
-        ax.annotate(text, xy=(x_frac, 0), xycoords="axes fraction", xytext=(0, -24), textcoords="offset points", fontsize=7.5, ha=ha, va="top")
+        ax.annotate(
+            text,
+            xy=(x_frac, 0),
+            xycoords="axes fraction",
+            xytext=(0, -24),
+            textcoords="offset points",
+            fontsize=7.5,
+            ha=ha,
+            va="top",
+        )
     if title:
         ax.set_title(title, fontsize=9, loc="right")
     return ax
@@ -317,7 +414,15 @@ def reviews_forest(reviews: pd.DataFrame, *, measure: str = "SMD", ax=None, extr
         _, ax = plt.subplots(figsize=(9, 0.34 * (len(sel) + len(sel["outcome"].unique()) * 1.2) + 1.2))
     y, ticks, labels = 0.0, [], []
     for outcome, group in sel.groupby("outcome", sort=False):
-        ax.text(0, y + 0.1, outcome.capitalize(), transform=ax.get_yaxis_transform(), fontsize=9, fontweight="bold", ha="right")
+        ax.text(
+            0,
+            y + 0.1,
+            outcome.capitalize(),
+            transform=ax.get_yaxis_transform(),
+            fontsize=9,
+            fontweight="bold",
+            ha="right",
+        )
         y -= 1
         for r in group.itertuples(index=False):
             colour = "#c0392b" if r.mine else "#1f5fa8"
@@ -362,5 +467,11 @@ def coverage_chart(matrix: pd.DataFrame, *, ax=None):
     ax.set_yticks(np.arange(-0.5, matrix.shape[0]), minor=True)
     ax.grid(which="minor", color="white", lw=1)
     ax.tick_params(which="minor", length=0)
-    ax.legend(handles=[Patch(color=c, label=k) for k, c in _STATUS_COLOURS.items()], loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=7.5, frameon=False)
+    ax.legend(
+        handles=[Patch(color=c, label=k) for k, c in _STATUS_COLOURS.items()],
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1),
+        fontsize=7.5,
+        frameon=False,
+    )
     return ax

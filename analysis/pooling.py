@@ -18,7 +18,7 @@ from scipy import stats
 
 from .estimators import TAU2_METHODS, Data, estimate_tau2, q_profile, weights, wls
 
-__all__ = ["pool", "PoolResult", "Tau2Interval", "tau2_confint", "TESTS", "PI_METHODS", "I2_METHODS"]
+__all__ = ["I2_METHODS", "PI_METHODS", "TESTS", "PoolResult", "Tau2Interval", "pool", "tau2_confint"]
 
 #: Inference for the pooled mean: Wald z, t(k-1) with the usual SE, Hartung-
 #: Knapp-Sidik-Jonkman, and metafor's "adhoc" HKSJ with its factor floored at 1.
@@ -95,7 +95,7 @@ class PoolResult:
         frame["method"], frame["test"], frame["level"] = self.method, self.test, self.level
         return frame
 
-    def tau2_ci(self) -> "Tau2Interval":
+    def tau2_ci(self) -> Tau2Interval:
         """Q-profile confidence interval for tau², I² and H² at this result's level."""
         return tau2_confint(self.yi, self.vi, level=self.level)
 
@@ -299,7 +299,9 @@ def pool(
         half = pcrit * np.sqrt(se**2 + t2)
     single = k == 1
     if single.any():
-        notes.append("k = 1: the pooled result is that study (Wald z interval whatever the test); tau^2 = 0 and heterogeneity is undefined (NaN)")
+        notes.append(
+            "k = 1: the pooled result is that study (Wald z interval whatever the test); tau^2 = 0 and heterogeneity is undefined (NaN)"
+        )
         nan = np.nan
         i2_val, h2_val = np.where(single, nan, i2_val), np.where(single, nan, h2_val)
         q, q_p = np.where(single, nan, q), np.where(single, nan, q_p)

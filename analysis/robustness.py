@@ -20,8 +20,16 @@ from scipy import stats
 from .pooling import pool
 
 __all__ = [
-    "leave_one_out", "influence", "cumulative", "baujat", "gosh",
-    "baujat_plot", "gosh_plot", "influence_plot", "leave_one_out_plot", "cumulative_plot",
+    "baujat",
+    "baujat_plot",
+    "cumulative",
+    "cumulative_plot",
+    "gosh",
+    "gosh_plot",
+    "influence",
+    "influence_plot",
+    "leave_one_out",
+    "leave_one_out_plot",
 ]  # fmt: skip
 
 _FIT_COLUMNS = ["estimate", "se", "statistic", "pvalue", "ci_low", "ci_high", "q", "q_pvalue", "tau2", "i2", "h2"]
@@ -44,7 +52,9 @@ def _drop_one(a: np.ndarray) -> np.ndarray:
     return np.broadcast_to(a, (k, k))[keep].reshape(k, k - 1)
 
 
-def leave_one_out(yi: ArrayLike, vi: ArrayLike, *, method: str = "REML", test: str = "z", level: float = 0.95, labels=None) -> pd.DataFrame:
+def leave_one_out(
+    yi: ArrayLike, vi: ArrayLike, *, method: str = "REML", test: str = "z", level: float = 0.95, labels=None
+) -> pd.DataFrame:
     """The pooled result with each study left out in turn (metafor ``leave1out``).
 
     Returns one row per left-out study: ``study`` and the pooled ``estimate,
@@ -95,14 +105,39 @@ def influence(yi: ArrayLike, vi: ArrayLike, *, method: str = "REML", test: str =
     dfbetas = (full.estimate - mu_del) / np.sqrt(s2w * vb_del_all)
     cook = (full.estimate - mu_del) ** 2 / full.se**2
     cov_r = vb_del_fit / full.se**2
-    infl = (np.abs(dffits) > 3 * np.sqrt(1 / (k - 1))) | (stats.chi2.cdf(cook, 1) > 0.5) | (hat > 3 / k) | (np.abs(dfbetas) > 1)
+    infl = (
+        (np.abs(dffits) > 3 * np.sqrt(1 / (k - 1)))
+        | (stats.chi2.cdf(cook, 1) > 0.5)
+        | (hat > 3 / k)
+        | (np.abs(dfbetas) > 1)
+    )
     return pd.DataFrame(
-        {"study": names, "rstudent": rstudent, "dffits": dffits, "cook_d": cook, "cov_r": cov_r, "tau2_del": tau2_del,
-         "q_del": loo.q, "hat": hat, "weight": 100 * hat, "dfbetas": dfbetas, "influential": infl}
+        {
+            "study": names,
+            "rstudent": rstudent,
+            "dffits": dffits,
+            "cook_d": cook,
+            "cov_r": cov_r,
+            "tau2_del": tau2_del,
+            "q_del": loo.q,
+            "hat": hat,
+            "weight": 100 * hat,
+            "dfbetas": dfbetas,
+            "influential": infl,
+        }
     )
 
 
-def cumulative(yi: ArrayLike, vi: ArrayLike, *, order: ArrayLike | None = None, method: str = "REML", test: str = "z", level: float = 0.95, labels=None) -> pd.DataFrame:
+def cumulative(
+    yi: ArrayLike,
+    vi: ArrayLike,
+    *,
+    order: ArrayLike | None = None,
+    method: str = "REML",
+    test: str = "z",
+    level: float = 0.95,
+    labels=None,
+) -> pd.DataFrame:
     """Cumulative meta-analysis (metafor ``cumul``): the pooled result after adding each study in ``order``.
 
     ``order`` sorts the studies (e.g. by year); default: as given. Row i pools the first i studies.
@@ -132,7 +167,13 @@ def baujat(yi: ArrayLike, vi: ArrayLike, *, method: str = "REML", test: str = "z
     y, v, names = _inputs(yi, vi, labels)
     full = pool(y, v, method=method)
     loo = pool(_drop_one(y), _drop_one(v), method=method, test=test)
-    return pd.DataFrame({"study": names, "x": (y - full.estimate) ** 2 / (full.tau2 + v), "y": (loo.estimate - full.estimate) ** 2 / loo.se**2})
+    return pd.DataFrame(
+        {
+            "study": names,
+            "x": (y - full.estimate) ** 2 / (full.tau2 + v),
+            "y": (loo.estimate - full.estimate) ** 2 / loo.se**2,
+        }
+    )
 
 
 def gosh(yi: ArrayLike, vi: ArrayLike, *, method: str = "REML", max_k: int = 15, labels=None) -> pd.DataFrame:
@@ -154,12 +195,16 @@ def gosh(yi: ArrayLike, vi: ArrayLike, *, method: str = "REML", max_k: int = 15,
     k = len(y)
     if k > max_k:
         raise ValueError(f"{k} studies give {2**k - 1} subsets; raise max_k if you mean it")
-    combos = (c for size in range(1, k + 1) for c in sorted(itertools.combinations(range(k), size), key=lambda c: c[::-1]))
+    combos = (
+        c for size in range(1, k + 1) for c in sorted(itertools.combinations(range(k), size), key=lambda c: c[::-1])
+    )
     incl = np.array([[i in c for i in range(k)] for c in combos])
     Y = np.where(incl, y[None, :], np.nan)
     V = np.where(incl, v[None, :], np.nan)
     res = pool(Y, V, method=method)
-    frame = pd.DataFrame({"k": res.k, "q": res.q, "i2": res.i2, "h2": res.h2, "tau2": res.tau2, "estimate": res.estimate})
+    frame = pd.DataFrame(
+        {"k": res.k, "q": res.q, "i2": res.i2, "h2": res.h2, "tau2": res.tau2, "estimate": res.estimate}
+    )
     for i, name in enumerate(names):
         frame[name] = incl[:, i]
     return frame

@@ -12,11 +12,26 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
 
-__all__ = ["AnalysisSpec", "ANALYSES", "EXERCISE", "NetworkSpec", "NETWORKS", "PROGRAM_LABELS", "TIMEPOINT_RULES", "get_spec"]
+__all__ = [
+    "ANALYSES",
+    "EXERCISE",
+    "NETWORKS",
+    "PROGRAM_LABELS",
+    "TIMEPOINT_RULES",
+    "AnalysisSpec",
+    "NetworkSpec",
+    "get_spec",
+]
 
 EXERCISE = ("hip_knee", "hip_only", "knee_only")
 #: Display names used by the paper.
-PROGRAM_LABELS = {"hip_knee": "Hip&Knee", "hip_only": "Hip-only", "knee_only": "Knee-only", "control": "Control", "other": "Other"}
+PROGRAM_LABELS = {
+    "hip_knee": "Hip&Knee",
+    "hip_only": "Hip-only",
+    "knee_only": "Knee-only",
+    "control": "Control",
+    "other": "Other",
+}
 #: "end_of_treatment": per comparison, the time point closest to the end of the
 #: programme (ties: the earlier); "earliest" / "latest": the first / last
 #: reported time point.
@@ -98,11 +113,13 @@ class AnalysisSpec:
             if value not in allowed:
                 raise ValueError(f"AnalysisSpec.{name} must be one of {allowed}; got {value!r}")
         if self.measure == "SMD" and self.values == "any":
-            raise ValueError("SMD cannot mix post values and change scores (Cochrane Handbook 10.5.2): choose values='post' or 'change'")
+            raise ValueError(
+                "SMD cannot mix post values and change scores (Cochrane Handbook 10.5.2): choose values='post' or 'change'"
+            )
         if not -1 <= self.prepost_r <= 1:
             raise ValueError("prepost_r must be in [-1, 1]")
 
-    def with_options(self, **changes) -> "AnalysisSpec":
+    def with_options(self, **changes) -> AnalysisSpec:
         """A copy with some decisions changed (the name records that it is a variant)."""
         return replace(self, **changes)
 
@@ -212,14 +229,33 @@ class NetworkSpec:
 
     def pair_spec(self, experimental: str, comparator: str) -> AnalysisSpec:
         return AnalysisSpec(
-            name=f"{self.name}_{experimental}_vs_{comparator}", title=self.title, outcome=self.outcome, measure=self.measure,
-            common_scale=self.common_scale, instruments=self.instruments, experimental=(experimental,), comparator=comparator,
-            timepoint=self.timepoint, values=self.values, multi_arm="reuse", method=self.method,
+            name=f"{self.name}_{experimental}_vs_{comparator}",
+            title=self.title,
+            outcome=self.outcome,
+            measure=self.measure,
+            common_scale=self.common_scale,
+            instruments=self.instruments,
+            experimental=(experimental,),
+            comparator=comparator,
+            timepoint=self.timepoint,
+            values=self.values,
+            multi_arm="reuse",
+            method=self.method,
         )
 
 
 #: Network meta-analyses run by the CLI.
 NETWORKS: tuple[NetworkSpec, ...] = (
-    NetworkSpec(name="network_function_akps", title="Function (AKPS, MD): network of the programme classes", outcome="function", instruments=("AKPS",)),
-    NetworkSpec(name="network_pain", title="Pain (0-10, MD): network of the programme classes", outcome="pain", common_scale=(0.0, 10.0)),
+    NetworkSpec(
+        name="network_function_akps",
+        title="Function (AKPS, MD): network of the programme classes",
+        outcome="function",
+        instruments=("AKPS",),
+    ),
+    NetworkSpec(
+        name="network_pain",
+        title="Pain (0-10, MD): network of the programme classes",
+        outcome="pain",
+        common_scale=(0.0, 10.0),
+    ),
 )

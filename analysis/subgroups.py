@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
@@ -11,7 +12,7 @@ from scipy import stats
 from .estimators import Data, estimate_tau2, weights, wls
 from .pooling import PoolResult, pool
 
-__all__ = ["subgroup_analysis", "SubgroupResult", "TAU2_SCOPES", "between_groups_common"]
+__all__ = ["TAU2_SCOPES", "SubgroupResult", "between_groups_common", "subgroup_analysis"]
 
 #: How tau² is shared between subgroups (see :func:`subgroup_analysis`).
 TAU2_SCOPES = ("separate", "common")

@@ -64,8 +64,10 @@ def main() -> None:
     sm_per = sm_t / loop_rows
     ours_pm = pool(y[:loop_rows], v[:loop_rows], method="PM").tau2
     agree = np.max(np.abs(np.asarray(sm_tau2) - ours_pm))
-    print(f"statsmodels combine_effects loop (PM), {loop_rows} rows: {sm_t:.2f} s "
-          f"(max |tau2 difference| {agree:.1e}, statsmodels stops at atol 1e-5)")
+    print(
+        f"statsmodels combine_effects loop (PM), {loop_rows} rows: {sm_t:.2f} s "
+        f"(max |tau2 difference| {agree:.1e}, statsmodels stops at atol 1e-5)"
+    )
     print(f"ratio statsmodels / pfp-meta (PM, per meta-analysis): {sm_per / (results['PM'] / n_rows):.0f}x")
 
     if shutil.which("Rscript"):
@@ -78,8 +80,10 @@ def main() -> None:
                 out = subprocess.run(["Rscript", "-e", script], capture_output=True, text=True, check=True)
                 r_t, fails = out.stdout.split()
                 r_per = float(r_t) / loop_rows
-                print(f"metafor rma loop ({method}), {loop_rows} rows: {float(r_t):.2f} s, {fails} failed to converge; "
-                      f"ratio metafor / pfp-meta: {r_per / (results[method] / n_rows):.0f}x")
+                print(
+                    f"metafor rma loop ({method}), {loop_rows} rows: {float(r_t):.2f} s, {fails} failed to converge; "
+                    f"ratio metafor / pfp-meta: {r_per / (results[method] / n_rows):.0f}x"
+                )
     else:
         print("Rscript not found: metafor comparison skipped")
 

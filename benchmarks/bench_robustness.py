@@ -55,9 +55,13 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp, "d.csv")
             path.write_text("yi,vi\n" + "\n".join(f"{a:.17g},{b:.17g}" for a, b in zip(y, v)) + "\n")
-            out = subprocess.run(["Rscript", "-e", R_GOSH.format(path=path)], capture_output=True, text=True, check=True)
+            out = subprocess.run(
+                ["Rscript", "-e", R_GOSH.format(path=path)], capture_output=True, text=True, check=True
+            )
             r_t, n = out.stdout.split()
-            print(f"metafor gosh(), {n} subsets: {float(r_t):.2f} s; ratio metafor / pfp-meta: {float(r_t) / t_gosh:.0f}x")
+            print(
+                f"metafor gosh(), {n} subsets: {float(r_t):.2f} s; ratio metafor / pfp-meta: {float(r_t) / t_gosh:.0f}x"
+            )
     else:
         print("Rscript not found: metafor gosh() comparison skipped")
 
@@ -73,8 +77,10 @@ def main() -> None:
     t_batch = _time(lambda: leave_one_out(y2, v2, method="REML"), repeat=3)
     t_infl = _time(lambda: influence(y2, v2, method="REML"), repeat=3)
     t_loop = _time(loop_loo)
-    print(f"leave-one-out, k={k}, REML: batch {t_batch:.3f} s, influence (batch) {t_infl:.3f} s, "
-          f"loop of pool {t_loop:.3f} s; ratio loop / batch: {t_loop / t_batch:.0f}x")
+    print(
+        f"leave-one-out, k={k}, REML: batch {t_batch:.3f} s, influence (batch) {t_infl:.3f} s, "
+        f"loop of pool {t_loop:.3f} s; ratio loop / batch: {t_loop / t_batch:.0f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -7,11 +7,11 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from tolerances import RTOL_ITER
 
 from analysis import ANALYSES, get_spec, load_studies, run_analysis
 from analysis.contrasts import make_contrasts, timepoint_weeks
 from analysis.specs import AnalysisSpec
-from tolerances import RTOL_ITER
 
 
 @pytest.fixture(scope="module")
@@ -26,18 +26,36 @@ def test_spec_names_unique_and_paper_design_present():
     assert len(names) == len(set(names))
     paper = get_spec("paper_pain")
     assert paper.subgroup == "program" and paper.experimental == ("hip_knee", "hip_only", "knee_only")
-    for e, c in [("hip_knee", "knee_only"), ("hip_only", "knee_only"), ("hip_knee", "hip_only"), ("hip_knee", "control"), ("hip_only", "control"), ("knee_only", "control")]:
+    for e, c in [
+        ("hip_knee", "knee_only"),
+        ("hip_only", "knee_only"),
+        ("hip_knee", "hip_only"),
+        ("hip_knee", "control"),
+        ("hip_only", "control"),
+        ("knee_only", "control"),
+    ]:
         assert get_spec(f"pain_{e}_vs_{c}") and get_spec(f"function_{e}_vs_{c}")
 
 
-@pytest.mark.parametrize("kw", [{"measure": "OR"}, {"timepoint": "first"}, {"measure": "SMD", "values": "any"}, {"prepost_r": 1.5}])
+@pytest.mark.parametrize(
+    "kw", [{"measure": "OR"}, {"timepoint": "first"}, {"measure": "SMD", "values": "any"}, {"prepost_r": 1.5}]
+)
 def test_bad_spec(kw):
     with pytest.raises(ValueError):
         AnalysisSpec(name="x", title="x", outcome="pain", **kw)
 
 
-@pytest.mark.parametrize("name", ["function_hip_only_vs_knee_only", "function_hip_only_vs_knee_only_paper_era", "function_hip_only_vs_control",
-                                  "function_knee_only_vs_control", "paper_function_akps", "pain_hip_knee_vs_knee_only"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "function_hip_only_vs_knee_only",
+        "function_hip_only_vs_knee_only_paper_era",
+        "function_hip_only_vs_control",
+        "function_knee_only_vs_control",
+        "paper_function_akps",
+        "pain_hip_knee_vs_knee_only",
+    ],
+)
 def test_project_results_match_metafor(ref, studies, name):
     want = ref["project"][name]
     res = run_analysis(get_spec(name), studies)
@@ -100,8 +118,14 @@ def test_timepoint_rules(studies):
 
 
 def test_timepoint_weeks_units():
-    frame = pd.DataFrame({"timepoint_value": [11, 4, 3, 3], "timepoint_unit": ["days", "weeks", "months", "months"],
-                          "timepoint_from": ["baseline", "baseline", "baseline", "end of treatment"], "treatment_weeks": [2, 4, 6, 4]})
+    frame = pd.DataFrame(
+        {
+            "timepoint_value": [11, 4, 3, 3],
+            "timepoint_unit": ["days", "weeks", "months", "months"],
+            "timepoint_from": ["baseline", "baseline", "baseline", "end of treatment"],
+            "treatment_weeks": [2, 4, 6, 4],
+        }
+    )
     np.testing.assert_allclose(timepoint_weeks(frame), [11 / 7, 4, 13, 17])
 
 
@@ -111,7 +135,11 @@ def test_arm_level_md_smd_and_change_scores(studies):
 
     base = studies[(studies["study_id"] == "fukuda2010") & (studies["outcome"] == "pain")].copy()
     filled = base.copy()
-    values = {"Knee exercise group (KE)": (22, 3.0, 1.5), "Knee and hip exercise group (KHE)": (23, 2.0, 1.4), "Nontreatment group (control)": (25, 5.0, 2.0)}
+    values = {
+        "Knee exercise group (KE)": (22, 3.0, 1.5),
+        "Knee and hip exercise group (KHE)": (23, 2.0, 1.4),
+        "Nontreatment group (control)": (25, 5.0, 2.0),
+    }
     for arm, (n, m, s) in values.items():
         sel = filled["arm"] == arm
         filled.loc[sel, ["n", "mean", "sd", "status"]] = [n, m, s, "verified"]
@@ -124,7 +152,9 @@ def test_arm_level_md_smd_and_change_scores(studies):
     assert paper["n_c"].tolist() == [12.5, 12.5]
     yi2, vi2 = mean_difference(2.0, 1.4, 23, 5.0, 2.0, 12.5)
     assert paper.loc[paper["experimental_program"] == "hip_knee", "vi"].iloc[0] == pytest.approx(float(vi2))
-    smd_spec = AnalysisSpec(name="s", title="s", outcome="pain", measure="SMD", values="post", experimental=("hip_knee",))
+    smd_spec = AnalysisSpec(
+        name="s", title="s", outcome="pain", measure="SMD", values="post", experimental=("hip_knee",)
+    )
     smd, _ = make_contrasts(filled, smd_spec)
     g, vg = hedges_g(2.0, 1.4, 23, 5.0, 2.0, 25)
     assert smd["yi"].iloc[0] == pytest.approx(float(g)) and smd["vi"].iloc[0] == pytest.approx(float(vg))

@@ -10,7 +10,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis.data import DEFAULT_STUDIES, STUDY_COLUMNS, DataError, MissingDataWarning, load_reviews, load_studies, missing_values
+from analysis.data import (
+    DEFAULT_STUDIES,
+    STUDY_COLUMNS,
+    DataError,
+    MissingDataWarning,
+    load_reviews,
+    load_studies,
+    missing_values,
+)
 
 HEADER = list(STUDY_COLUMNS)
 
@@ -18,13 +26,40 @@ HEADER = list(STUDY_COLUMNS)
 def _good_rows() -> list[dict]:
     """Two valid rows: an arm row with complete numbers and a contrast row."""
     base = dict.fromkeys(HEADER, "")
-    base.update(study_id="t1", study="Trial 1", citation="A. Trial", year="2010", design="RCT", outcome="pain",
-                instrument="VAS", scale_min="0", scale_max="10", higher_is_better="false", timepoint_value="6",
-                timepoint_unit="weeks", timepoint_from="baseline", treatment_weeks="6", value_type="post",
-                source_url="https://example.org/t1", quote="the quote")
+    base.update(
+        study_id="t1",
+        study="Trial 1",
+        citation="A. Trial",
+        year="2010",
+        design="RCT",
+        outcome="pain",
+        instrument="VAS",
+        scale_min="0",
+        scale_max="10",
+        higher_is_better="false",
+        timepoint_value="6",
+        timepoint_unit="weeks",
+        timepoint_from="baseline",
+        treatment_weeks="6",
+        value_type="post",
+        source_url="https://example.org/t1",
+        quote="the quote",
+    )
     arm = dict(base, level="arm", arm="hip", program="hip_only", n="20", mean="3.1", sd="1.2", status="verified")
-    contrast = dict(base, level="contrast", arm="hip", program="hip_only", comparator_arm="knee", comparator_program="knee_only",
-                    estimate="-1.0", ci_low="-2.0", ci_high="0.5", ci_level="0.95", sign="stated", status="verified")
+    contrast = dict(
+        base,
+        level="contrast",
+        arm="hip",
+        program="hip_only",
+        comparator_arm="knee",
+        comparator_program="knee_only",
+        estimate="-1.0",
+        ci_low="-2.0",
+        ci_high="0.5",
+        ci_level="0.95",
+        sign="stated",
+        status="verified",
+    )
     return [arm, contrast]
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from tolerances import RTOL_EXACT
 
 from analysis import effects
-from tolerances import RTOL_EXACT
 
 
 def _compute(row):
@@ -51,7 +51,8 @@ def test_hedges_correction_values_from_conventions_note():
 
 
 @pytest.mark.parametrize(
-    "n, ls, ub, rm", [(5, 0.410186, 0.416218, 0.416828), (10, 0.205732, 0.207049, 0.207139), (50, 0.041231, 0.041279, 0.041281)]
+    "n, ls, ub, rm",
+    [(5, 0.410186, 0.416218, 0.416828), (10, 0.205732, 0.207049, 0.207139), (50, 0.041231, 0.041279, 0.041281)],
 )
 def test_smd_variance_table_from_conventions_note(n, ls, ub, rm):
     # d = 0.5 with n1 = n2 = n: the table in conventions.md section 4.1.

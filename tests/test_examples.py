@@ -16,4 +16,8 @@ def test_bcg_matches_metafor_escalc(ref):
 def test_franchini_matches_reference(ref):
     want = pd.DataFrame(ref["network"]["franchini2012"]["arms"])
     got = examples.franchini2012()
-    pd.testing.assert_frame_equal(got[["study", "treatment", "n", "mean", "sd"]].reset_index(drop=True), want[["study", "treatment", "n", "mean", "sd"]].reset_index(drop=True), check_dtype=False)
+    pd.testing.assert_frame_equal(
+        got[["study", "treatment", "n", "mean", "sd"]].reset_index(drop=True),
+        want[["study", "treatment", "n", "mean", "sd"]].reset_index(drop=True),
+        check_dtype=False,
+    )

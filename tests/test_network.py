@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tolerances import ATOL_TAU2, ATOL_TAU2_MV, RTOL_EXACT, RTOL_OPTIM
 
 from analysis import pool
 from analysis.network import network_meta_analysis
-from tolerances import ATOL_TAU2, ATOL_TAU2_MV, RTOL_EXACT, RTOL_OPTIM
 
 NETWORKS = ("franchini2012", "senn2013")
 
@@ -25,8 +25,17 @@ def _pairwise_contrasts(arms: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for study, g in arms.groupby("study", sort=False):
         for (_, a), (_, b) in itertools.combinations(g.iterrows(), 2):
-            rows.append(dict(study=study, treat1=a.treatment, treat2=b.treatment, estimate=a["mean"] - b["mean"],
-                             se=np.sqrt(a.sd**2 / a.n + b.sd**2 / b.n), n1=a.n, n2=b.n))
+            rows.append(
+                dict(
+                    study=study,
+                    treat1=a.treatment,
+                    treat2=b.treatment,
+                    estimate=a["mean"] - b["mean"],
+                    se=np.sqrt(a.sd**2 / a.n + b.sd**2 / b.n),
+                    n1=a.n,
+                    n2=b.n,
+                )
+            )
     return pd.DataFrame(rows)
 
 
@@ -92,7 +101,9 @@ def test_multi_arm_contrasts_need_all_pairs(ref):
 )
 def test_one_comparison_network_equals_pairwise(y, se, method):
     se = se[: len(y)]
-    data = pd.DataFrame({"study": [f"s{i}" for i in range(len(y))], "treat1": "B", "treat2": "A", "estimate": y, "se": se})
+    data = pd.DataFrame(
+        {"study": [f"s{i}" for i in range(len(y))], "treat1": "B", "treat2": "A", "estimate": y, "se": se}
+    )
     net = network_meta_analysis(data, reference="A", method=method)
     pw = pool(y, np.square(se), method=method)
     b = net.relative_effects.loc["B"]
@@ -114,11 +125,15 @@ def test_relabelling_reference_permutes_league(ref, name):
     assert a.tau2 == pytest.approx(b.tau2, rel=1e-8)
     ranks = a.ranking.set_index("treatment")["p_score"]
     assert ranks.sum() == pytest.approx(len(a.treatments) / 2)  # P-scores average 1/2
-    pd.testing.assert_series_equal(ranks.sort_index(), b.ranking.set_index("treatment")["p_score"].sort_index(), rtol=1e-6)
+    pd.testing.assert_series_equal(
+        ranks.sort_index(), b.ranking.set_index("treatment")["p_score"].sort_index(), rtol=1e-6
+    )
 
 
 def test_disconnected_network_raises():
-    data = pd.DataFrame({"study": ["a", "b"], "treat1": ["B", "D"], "treat2": ["A", "C"], "estimate": [1.0, 2.0], "se": [0.5, 0.5]})
+    data = pd.DataFrame(
+        {"study": ["a", "b"], "treat1": ["B", "D"], "treat2": ["A", "C"], "estimate": [1.0, 2.0], "se": [0.5, 0.5]}
+    )
     with pytest.raises(ValueError, match="disconnected"):
         network_meta_analysis(data, reference="A")
 
@@ -127,7 +142,10 @@ def test_bad_input():
     with pytest.raises(ValueError, match="arm-level"):
         network_meta_analysis(pd.DataFrame({"x": [1]}))
     with pytest.raises(ValueError, match="method"):
-        network_meta_analysis(pd.DataFrame({"study": ["a"], "treat1": ["B"], "treat2": ["A"], "estimate": [1.0], "se": [1.0]}), method="XX")
+        network_meta_analysis(
+            pd.DataFrame({"study": ["a"], "treat1": ["B"], "treat2": ["A"], "estimate": [1.0], "se": [1.0]}),
+            method="XX",
+        )
 
 
 def test_plots(ref):

@@ -6,10 +6,22 @@ import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
-import pandas as pd
 import pytest
 
-from analysis import coverage_chart, coverage_matrix, forest_plot, forest_rows, get_spec, load_reviews, load_studies, pool, reviews_forest, run_analysis, subgroup_analysis, ANALYSES
+from analysis import (
+    ANALYSES,
+    coverage_chart,
+    coverage_matrix,
+    forest_plot,
+    forest_rows,
+    get_spec,
+    load_reviews,
+    load_studies,
+    pool,
+    reviews_forest,
+    run_analysis,
+    subgroup_analysis,
+)
 
 
 @pytest.fixture(scope="module")
@@ -25,20 +37,42 @@ def test_forest_rows_exact_for_the_paper_design(ref, studies):
     v = np.square(want["group_se"])
     w = 100 * (1 / v) / (1 / v).sum()
     assert rows["kind"].tolist() == [
-        "group", "study", "subtotal", "heterogeneity", "effect_test",
-        "group", "study", "subtotal", "heterogeneity", "effect_test",
-        "overall", "heterogeneity", "effect_test", "subgroup_test",
+        "group",
+        "study",
+        "subtotal",
+        "heterogeneity",
+        "effect_test",
+        "group",
+        "study",
+        "subtotal",
+        "heterogeneity",
+        "effect_test",
+        "overall",
+        "heterogeneity",
+        "effect_test",
+        "subgroup_test",
     ]
     assert rows["y"].tolist() == [-float(i) for i in range(14)]
-    assert rows["label"].tolist()[:3] == ["Hip-only", "Hott 2019/2020: isolated hip-focused exercise vs free physical activity", "Subtotal"]
+    assert rows["label"].tolist()[:3] == [
+        "Hip-only",
+        "Hott 2019/2020: isolated hip-focused exercise vs free physical activity",
+        "Subtotal",
+    ]
     assert rows.loc[10, "label"] == "Total"
     studies_rows = rows[rows["kind"] == "study"]
     np.testing.assert_allclose(studies_rows["estimate"], [1.0, 0.2])
     np.testing.assert_allclose(studies_rows["weight"], w, rtol=1e-10)
     assert studies_rows["n_e"].tolist() == [39, 37] and studies_rows["n_c"].tolist() == [18, 18]
     assert rows.loc[10, ["n_e", "n_c", "weight"]].tolist() == [76, 36, 100.0]
-    np.testing.assert_allclose(rows.loc[10, ["estimate", "ci_low", "ci_high"]].astype(float), [want["estimate"], want["ci_low"], want["ci_high"]], rtol=1e-7)
-    assert rows["text"].tolist()[3:5] == ["Heterogeneity: Not applicable", "Test for overall effect: Z = 0.28 (P = 0.78)"]
+    np.testing.assert_allclose(
+        rows.loc[10, ["estimate", "ci_low", "ci_high"]].astype(float),
+        [want["estimate"], want["ci_low"], want["ci_high"]],
+        rtol=1e-7,
+    )
+    assert rows["text"].tolist()[3:5] == [
+        "Heterogeneity: Not applicable",
+        "Test for overall effect: Z = 0.28 (P = 0.78)",
+    ]
     assert rows["text"].tolist()[11:] == [
         "Heterogeneity: Tau² = 0.00; Chi² = 0.03, df = 1 (P = 0.87); I² = 0%",
         "Test for overall effect: Z = 0.24 (P = 0.81)",

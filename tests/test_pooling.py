@@ -7,12 +7,26 @@ import itertools
 import numpy as np
 import pytest
 import statsmodels.api as sm
+from tolerances import ATOL_TAU2, RTOL_EXACT, RTOL_ITER
 
 from analysis import pooling
 from analysis.estimators import TAU2_METHODS
-from tolerances import ATOL_TAU2, RTOL_EXACT, RTOL_ITER
 
-FIELDS = ("estimate", "se", "ci_low", "ci_high", "statistic", "pvalue", "tau2", "i2", "h2", "q", "q_pvalue", "pi_low", "pi_high")
+FIELDS = (
+    "estimate",
+    "se",
+    "ci_low",
+    "ci_high",
+    "statistic",
+    "pvalue",
+    "tau2",
+    "i2",
+    "h2",
+    "q",
+    "q_pvalue",
+    "pi_low",
+    "pi_high",
+)
 ITERATIVE = {"PM", "EB", "ML", "REML"}
 DATASETS = ("bcg", "raudenbush1985", "hackshaw1998", "normand1999", "homogeneous")
 

@@ -16,14 +16,22 @@ from analysis.data import DEFAULT_STUDIES
 def test_reproduce_end_to_end(tmp_path):
     before = hashlib.sha256(DEFAULT_STUDIES.read_bytes()).hexdigest()
     out = tmp_path / "out"
-    proc = subprocess.run([sys.executable, "-m", "analysis", "reproduce", "--out", str(out)], capture_output=True, text=True, cwd=tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-m", "analysis", "reproduce", "--out", str(out)], capture_output=True, text=True, cwd=tmp_path
+    )
     assert proc.returncode == 0, proc.stderr
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["studies_sha256"] == before == hashlib.sha256(DEFAULT_STUDIES.read_bytes()).hexdigest()
     for f in manifest["files"]:
         assert (out / f).stat().st_size > 0, f
     figures = {Path(f).name for f in manifest["files"] if f.startswith("figures/")}
-    assert {"coverage.png", "coverage.svg", "reviews_smd.png", "forest_paper_function_akps.png", "forest_paper_function_akps.svg"} <= figures
+    assert {
+        "coverage.png",
+        "coverage.svg",
+        "reviews_smd.png",
+        "forest_paper_function_akps.png",
+        "forest_paper_function_akps.svg",
+    } <= figures
     report = (out / "report.md").read_text()
     assert "MD -1.71 [-3.11, -0.30], I² 96%" in report and "SMD 1.28 [0.45, 2.12], I² 84%" in report
     assert "Missing numbers and where they are" in report and "Table 3 of the full text" in report
@@ -35,7 +43,8 @@ def test_reproduce_end_to_end(tmp_path):
 def test_reproduce_is_deterministic(tmp_path):
     from analysis.cli import reproduce
 
-    a, b = reproduce(tmp_path / "a"), reproduce(tmp_path / "b")
+    a = reproduce(tmp_path / "a")
+    reproduce(tmp_path / "b")
     for f in a["files"]:
         if f.endswith((".csv", ".svg", ".md")):
             assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes(), f
@@ -44,7 +53,11 @@ def test_reproduce_is_deterministic(tmp_path):
 def test_bad_data_gives_a_clear_error(tmp_path):
     bad = tmp_path / "studies.csv"
     bad.write_text("study_id,study\nx,y\n")
-    proc = subprocess.run([sys.executable, "-m", "analysis", "reproduce", "--out", str(tmp_path / "o"), "--data", str(bad)], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "analysis", "reproduce", "--out", str(tmp_path / "o"), "--data", str(bad)],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 2 and "missing column(s)" in proc.stderr and str(bad) in proc.stderr
 
 
@@ -73,4 +86,7 @@ def test_readme_states_the_data_status_of_the_file():
     counts = studies["status"].value_counts()
     assert f"{studies['study_id'].nunique()} candidate trials" in readme
     assert f"has {len(studies)} rows: {counts['verified']} with verified numbers" in readme
-    assert f"{counts['partial']} partial" in readme and f"and {counts['not public']} whose numbers are not public" in readme
+    assert (
+        f"{counts['partial']} partial" in readme
+        and f"and {counts['not public']} whose numbers are not public" in readme
+    )

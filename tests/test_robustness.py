@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from analysis import pool
-from analysis import bias as B
-from analysis import robustness as R
 from tolerances import ATOL_TAU2, RTOL_ITER
+
+from analysis import bias as B
+from analysis import pool
+from analysis import robustness as R
 
 
 def _grid(ref, section):
@@ -17,10 +17,20 @@ def _grid(ref, section):
 
 def _close(got, want, name, rtol=RTOL_ITER):
     want = np.asarray(want, float)
-    np.testing.assert_allclose(np.asarray(got, float), want, rtol=rtol, atol=1e-9 if name not in ("tau2", "tau2_del", "i2") else ATOL_TAU2, err_msg=name)
+    np.testing.assert_allclose(
+        np.asarray(got, float),
+        want,
+        rtol=rtol,
+        atol=1e-9 if name not in ("tau2", "tau2_del", "i2") else ATOL_TAU2,
+        err_msg=name,
+    )
 
 
-KEYS = [f"{d}/{m}/{t}" for d in ("bcg", "hackshaw1998", "raudenbush1985") for m, t in (("EE", "z"), ("DL", "z"), ("DL", "knha"), ("REML", "z"), ("REML", "knha"))]
+KEYS = [
+    f"{d}/{m}/{t}"
+    for d in ("bcg", "hackshaw1998", "raudenbush1985")
+    for m, t in (("EE", "z"), ("DL", "z"), ("DL", "knha"), ("REML", "z"), ("REML", "knha"))
+]
 
 
 def test_reference_grids_complete(ref):

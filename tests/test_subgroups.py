@@ -6,12 +6,12 @@ import itertools
 
 import numpy as np
 import pytest
+from tolerances import ATOL_TAU2, RTOL_ITER
 
 from analysis import pool, subgroup_analysis
 from analysis.estimators import TAU2_METHODS
 from analysis.pooling import TESTS
 from analysis.subgroups import TAU2_SCOPES
-from tolerances import ATOL_TAU2, RTOL_ITER
 
 DATASETS = ("bcg", "raudenbush1985", "hackshaw1998", "normand1999")
 GRID = list(itertools.product(DATASETS, TAU2_METHODS, TESTS, TAU2_SCOPES))
@@ -23,7 +23,11 @@ def test_reference_grid_is_complete(ref):
 
 @pytest.mark.parametrize("dataset,method,test,scope", GRID)
 def test_subgroups_match_metafor(ref, dataset, method, test, scope):
-    row = next(r for r in ref["subgroup"] if (r["dataset"], r["method"], r["test"], r["tau2_scope"]) == (dataset, method, test, scope))
+    row = next(
+        r
+        for r in ref["subgroup"]
+        if (r["dataset"], r["method"], r["test"], r["tau2_scope"]) == (dataset, method, test, scope)
+    )
     d = ref["datasets"][dataset]
     res = subgroup_analysis(d["yi"], d["vi"], d["group"], method=method, test=test, tau2=scope)
     assert list(res.groups) == row["groups"]
@@ -31,7 +35,11 @@ def test_subgroups_match_metafor(ref, dataset, method, test, scope):
     assert res.df_resid == row.get("df_resid")
     np.testing.assert_allclose(res.q_between, row["q_between"], rtol=RTOL_ITER)
     np.testing.assert_allclose(res.p_between, row["p_between"], rtol=RTOL_ITER)
-    for name, key, atol in (("estimate", "group_estimate", 0), ("se", "group_se", 0), ("tau2", "group_tau2", ATOL_TAU2)):
+    for name, key, atol in (
+        ("estimate", "group_estimate", 0),
+        ("se", "group_se", 0),
+        ("tau2", "group_tau2", ATOL_TAU2),
+    ):
         got = [getattr(g, name) for g in res.groups.values()]
         np.testing.assert_allclose(got, row[key], rtol=RTOL_ITER, atol=atol, err_msg=name)
 
