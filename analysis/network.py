@@ -327,6 +327,88 @@ def _rebase(study: _Study, base: str) -> _Study:
     return _Study(study.name, tuple(order), T @ full, T @ C @ T.T, study.arm_var, study.n)
 
 
+_SPLIT_COLUMNS = [
+    "treat1", "treat2", "k_direct", "direct", "direct_se", "indirect", "indirect_se",
+    "difference", "difference_se", "pvalue", "tau2",
+]  # fmt: skip
+
+
+def _league_and_ranking(d, C, order, z, small_values):
+    """Every ordered pair's effect, and P-scores (mean probability of being better)."""
+    rows, pscore = [], []
+    for i, a in enumerate(order):
+        probs = []
+        for j, b in enumerate(order):
+            if i == j:
+                continue
+            est = d[i] - d[j]
+            s = np.sqrt(C[i, i] + C[j, j] - 2 * C[i, j])
+            rows.append(dict(treat1=a, treat2=b, estimate=est, se=s, ci_low=est - z * s, ci_high=est + z * s))
+            probs.append(stats.norm.cdf(-est / s) if small_values == "good" else stats.norm.cdf(est / s))
+        pscore.append(np.mean(probs))
+    ranking = pd.DataFrame({"treatment": order, "p_score": pscore})
+    return pd.DataFrame(rows), ranking.sort_values("p_score", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def _q_decomposition(stack: _Stack, X: np.ndarray) -> pd.DataFrame:
+    """Q of the common-effect consistency model split into within- and between-design parts."""
+    q_total, df_total = _q(stack.y, stack.S, X)
+    q_within, df_within = _q(stack.y, stack.S, _inconsistency_matrix(stack.rows))
+    qd = pd.DataFrame(
+        {"q": [q_total, q_within, q_total - q_within], "df": [df_total, df_within, df_total - df_within]},
+        index=pd.Index(["total", "within designs", "between designs"], name="source"),
+    )
+    qd["pvalue"] = [stats.chi2.sf(q, df) if df > 0 else np.nan for q, df in zip(qd["q"], qd["df"])]
+    return qd
+
+
+def _node_split(studies: list[_Study], order: list[str], method: str) -> pd.DataFrame:
+    """Direct and indirect evidence per comparison (Dias 2010, separating the direct
+    rows of the studies that compare a and b with an extra parameter)."""
+    rank = order.index
+    pairs = sorted(
+        {tuple(sorted(p, key=rank)) for s in studies for p in itertools.combinations(s.treatments, 2)},
+        key=lambda p: (rank(p[0]), rank(p[1])),
+    )
+    rows = []
+    for a, b in pairs:
+        with_both = [s.name for s in studies if a in s.treatments and b in s.treatments]
+        st = _stack([_rebase(s, a) if s.name in with_both else s for s in studies])
+        zcol = ((st.rows["base"] == a) & (st.rows["treat"] == b) & st.rows["study"].isin(with_both)).to_numpy(float)
+        Xz = np.column_stack([_design_matrix(st.rows, order), zcol])
+        if np.linalg.matrix_rank(Xz) < Xz.shape[1]:
+            continue  # no indirect evidence for this comparison
+        t2 = _tau2(st.y, st.S, st.P, Xz, method)
+        bz, vz, _ = _gls(st.y, st.S, st.P, Xz, t2)
+        c = np.zeros(Xz.shape[1])  # b - a from the basic parameters: the indirect estimate
+        if rank(b) > 0:
+            c[rank(b) - 1] += 1
+        if rank(a) > 0:
+            c[rank(a) - 1] -= 1
+        cd = c.copy()
+        cd[-1] = 1  # plus the split parameter: the direct estimate
+        diff, diff_se = float(bz[-1]), float(np.sqrt(vz[-1, -1]))
+        rows.append([b, a, len(with_both), float(cd @ bz), float(np.sqrt(cd @ vz @ cd)), float(c @ bz), float(np.sqrt(c @ vz @ c)),
+                     diff, diff_se, 2 * stats.norm.sf(abs(diff / diff_se)), t2])  # fmt: skip
+    return pd.DataFrame(rows, columns=_SPLIT_COLUMNS)
+
+
+def _graph_data(studies: list[_Study], order: list[str]) -> tuple[pd.DataFrame, pd.Series]:
+    """Studies per directly compared pair, and patients per treatment (NaN where unknown)."""
+    counts: dict[tuple[str, str], int] = {}
+    for s in studies:
+        for p in itertools.combinations(sorted(s.treatments, key=order.index), 2):
+            counts[p] = counts.get(p, 0) + 1
+    edges = pd.DataFrame([dict(treat1=a, treat2=b, k=k) for (a, b), k in counts.items()])
+    patients = pd.Series(np.nan, index=order, dtype=float)
+    for s in studies:
+        if s.n is not None:
+            for t, n in zip(s.treatments, s.n):
+                if np.isfinite(n):
+                    patients[t] = n if np.isnan(patients[t]) else patients[t] + n
+    return edges, patients
+
+
 def network_meta_analysis(
     data: pd.DataFrame,
     *,
@@ -381,104 +463,11 @@ def network_meta_analysis(
         {"estimate": d, "se": se, "ci_low": d - z * se, "ci_high": d + z * se}, index=pd.Index(order, name="treatment")
     )
 
-    league_rows, pscore = [], []
-    for i, a in enumerate(order):
-        probs = []
-        for j, b in enumerate(order):
-            if i == j:
-                continue
-            est = d[i] - d[j]
-            s = np.sqrt(C[i, i] + C[j, j] - 2 * C[i, j])
-            league_rows.append(dict(treat1=a, treat2=b, estimate=est, se=s, ci_low=est - z * s, ci_high=est + z * s))
-            # probability that a is better than b
-            probs.append(stats.norm.cdf(-est / s) if small_values == "good" else stats.norm.cdf(est / s))
-        pscore.append(np.mean(probs))
-    ranking = (
-        pd.DataFrame({"treatment": order, "p_score": pscore})
-        .sort_values("p_score", ascending=False, kind="stable")
-        .reset_index(drop=True)
-    )
-
-    q_total, df_total = _q(stack.y, stack.S, X)
-    q_within, df_within = _q(stack.y, stack.S, _inconsistency_matrix(stack.rows))
-    q_between, df_between = q_total - q_within, df_total - df_within
-    qd = pd.DataFrame(
-        {"q": [q_total, q_within, q_between], "df": [df_total, df_within, df_between]},
-        index=pd.Index(["total", "within designs", "between designs"], name="source"),
-    )
-    qd["pvalue"] = [stats.chi2.sf(q, df) if df > 0 else np.nan for q, df in zip(qd["q"], qd["df"])]
-
-    splits = []
-    pairs = sorted(
-        {tuple(sorted(p, key=order.index)) for s in studies for p in itertools.combinations(s.treatments, 2)},
-        key=lambda p: (order.index(p[0]), order.index(p[1])),
-    )
-    for a, b in pairs:
-        with_both = [s.name for s in studies if a in s.treatments and b in s.treatments]
-        rebased = [_rebase(s, a) if s.name in with_both else s for s in studies]
-        st = _stack(rebased)
-        Xs = _design_matrix(st.rows, order)
-        zcol = ((st.rows["base"] == a) & (st.rows["treat"] == b) & st.rows["study"].isin(with_both)).to_numpy(float)
-        Xz = np.column_stack([Xs, zcol])
-        if np.linalg.matrix_rank(Xz) < Xz.shape[1]:
-            continue  # no indirect evidence for this comparison
-        t2 = _tau2(st.y, st.S, st.P, Xz, method)
-        bz, vz, _ = _gls(st.y, st.S, st.P, Xz, t2)
-        c = np.zeros(Xz.shape[1])
-        ia, ib = order.index(a) - 1, order.index(b) - 1
-        if ib >= 0:
-            c[ib] += 1
-        if ia >= 0:
-            c[ia] -= 1
-        indirect, ind_se = float(c @ bz), float(np.sqrt(c @ vz @ c))
-        cd = c.copy()
-        cd[-1] = 1
-        direct, dir_se = float(cd @ bz), float(np.sqrt(cd @ vz @ cd))
-        diff, diff_se = float(bz[-1]), float(np.sqrt(vz[-1, -1]))
-        splits.append(
-            dict(
-                treat1=b,
-                treat2=a,
-                k_direct=len(with_both),
-                direct=direct,
-                direct_se=dir_se,
-                indirect=indirect,
-                indirect_se=ind_se,
-                difference=diff,
-                difference_se=diff_se,
-                pvalue=2 * stats.norm.sf(abs(diff / diff_se)),
-                tau2=t2,
-            )
-        )
-    node = pd.DataFrame(
-        splits,
-        columns=[
-            "treat1",
-            "treat2",
-            "k_direct",
-            "direct",
-            "direct_se",
-            "indirect",
-            "indirect_se",
-            "difference",
-            "difference_se",
-            "pvalue",
-            "tau2",
-        ],
-    )
-
+    league, ranking = _league_and_ranking(d, C, order, z, small_values)
+    qd = _q_decomposition(stack, X)
+    node = _node_split(studies, order, method)
     contrasts = stack.rows.assign(yi=stack.y, vi=np.diag(stack.S))
-    edge_counts: dict[tuple[str, str], int] = {}
-    for s in studies:
-        for p in itertools.combinations(sorted(s.treatments, key=order.index), 2):
-            edge_counts[p] = edge_counts.get(p, 0) + 1
-    edges = pd.DataFrame([dict(treat1=a, treat2=b, k=k) for (a, b), k in edge_counts.items()])
-    patients = pd.Series(np.nan, index=order, dtype=float)
-    for s in studies:
-        if s.n is not None:
-            for t, n in zip(s.treatments, s.n):
-                if np.isfinite(n):
-                    patients[t] = n if np.isnan(patients[t]) else patients[t] + n
+    edges, patients = _graph_data(studies, order)
     return NetworkResult(
         treatments=tuple(order),
         reference=ref,
@@ -488,7 +477,7 @@ def network_meta_analysis(
         relative_effects=rel,
         tau2=tau2,
         cov=C,
-        league=pd.DataFrame(league_rows),
+        league=league,
         ranking=ranking,
         q_decomposition=qd,
         node_split=node,

@@ -67,7 +67,7 @@ def _subgroup_text(sg: SubgroupResult) -> str:
     )
 
 
-def _study_block(frame: pd.DataFrame, res: PoolResult, weights: np.ndarray) -> list[dict]:
+def _study_block(frame: pd.DataFrame, weights: np.ndarray) -> list[dict]:
     rows = []
     for i, r in enumerate(frame.itertuples(index=False)):
         rows.append(
@@ -183,7 +183,7 @@ def forest_rows(result: AnalysisResult | PoolResult | SubgroupResult, labels=Non
         offset += len(frame)
         if group is not None:
             rows.append(dict(kind="group", group=group, label=group, text=""))
-        rows += [{**r, "group": group} for r in _study_block(frame, res, w)]
+        rows += [{**r, "group": group} for r in _study_block(frame, w)]
         if group is not None:
             rows.append({**_pooled_row("subtotal", "Subtotal", res, frame, float(np.nansum(w))), "group": group})
             rows.append(dict(kind="heterogeneity", group=group, label="", text=_heterogeneity_text(res)))
