@@ -236,6 +236,10 @@ def pool(
     With k = 1 the result is that study (tau² = 0, Wald interval whatever
     ``test``) and I², H² and the Q test are NaN; ``notes`` says so.
 
+    Checked against metafor 3.8-1 ``rma()`` and ``predict()`` for every
+    method x test on five data sets (tests/test_pooling.py; rtol 1e-10 for
+    closed-form estimators, 1e-7 for iterative ones).
+
     References
     ----------
     Viechtbauer W (2010). Conducting meta-analyses in R with the metafor
@@ -349,7 +353,8 @@ def tau2_confint(yi: ArrayLike, vi: ArrayLike, *, level: float = 0.95, method: s
     Bounds solve the generalised Q equation (Viechtbauer 2007); I² and H²
     bounds follow from them with metafor's ṽ. ``method`` only sets the point
     estimate reported beside the bounds. Accepts 1-D or 2-D input like
-    :func:`pool`; rows with k < 2 give NaN.
+    :func:`pool`; rows with k < 2 give NaN. Checked against metafor 3.8-1
+    ``confint(rma(...))`` at two levels on five data sets.
     """
     y, v, batch = _as_padded(yi, vi)
     d = Data.from_padded(y.T[:, None, :], v.T[:, None, :])
