@@ -126,32 +126,38 @@ def _q_newton(d: Data, tau2: np.ndarray, target: np.ndarray) -> tuple[np.ndarray
     return f, q * f / (target * np.where(slope > 0, slope, np.inf))
 
 
-def _score(d: Data, tau2: np.ndarray, reml: bool) -> np.ndarray:
-    """Derivative (times 2) of the (restricted) log-likelihood in tau²."""
-    return _score_fisher(d, tau2, reml)[0]
+def _score_step(d: Data, tau2: np.ndarray, reml: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Score of the (restricted) likelihood and a Newton step for its root.
 
-
-def _score_fisher(d: Data, tau2: np.ndarray, reml: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Score and Fisher-scoring step, as in metafor's ML/REML updates.
-
-    REML: (Y'PPY - tr P) / tr(PP); ML: (Y'PPY - Σw) / Σw², with the projection
-    P = W - Σ_g w_g w_g'/W_g of the group-means model.
+    With the projection P = W - Σ_g w_g w_g'/W_g of the group-means model and
+    u = PY, the score is f = u'u - tr P (REML) or u'u - Σw (ML), and its
+    derivative f' = -2 u'Pu + tr(PP) (REML) or -2 u'Pu + Σw² (ML). The step is
+    Newton's, -f/f', where f' < 0, else metafor's Fisher-scoring step
+    f / tr(PP) (REML) or f / Σw² (ML); the caller keeps it inside a bracket.
     """
     w = weights(d, tau2)
     wsum, _, r = wls(d, w)
+    safe = _safe(wsum)
     w2 = w**2
-    wr = w * r
-    ypPy = np.einsum("kgr,kgr->r", wr, wr)
+    u = w * r
+    upu = np.einsum("kgr,kgr->r", w, u * u) - (np.einsum("kgr,kgr->gr", w, u) ** 2 / safe).sum(axis=0)
     sw2 = w2.sum(axis=(0, 1))
     if reml:
-        safe = _safe(wsum)
         s2g = w2.sum(axis=0)
         tr_p = w.sum(axis=(0, 1)) - (s2g / safe).sum(axis=0)
-        tr_pp = sw2 - 2 * ((w * w2).sum(axis=0) / safe).sum(axis=0) + (s2g**2 / safe**2).sum(axis=0)
-        score = ypPy - tr_p
-        return score, score / np.where(tr_pp > 0, tr_pp, np.inf)
-    score = ypPy - w.sum(axis=(0, 1))
-    return score, score / np.where(sw2 > 0, sw2, np.inf)
+        info = sw2 - 2 * ((w * w2).sum(axis=0) / safe).sum(axis=0) + (s2g**2 / safe**2).sum(axis=0)  # tr(PP)
+        score = np.einsum("kgr,kgr->r", u, u) - tr_p
+    else:
+        info = sw2
+        score = np.einsum("kgr,kgr->r", u, u) - w.sum(axis=(0, 1))
+    slope = info - 2 * upu
+    fisher = score / np.where(info > 0, info, np.inf)
+    return score, np.where(slope < 0, score / np.where(slope < 0, -slope, 1.0), fisher)
+
+
+def _score(d: Data, tau2: np.ndarray, reml: bool) -> np.ndarray:
+    """Derivative (times 2) of the (restricted) log-likelihood in tau²."""
+    return _score_step(d, tau2, reml)[0]
 
 
 def _loglik(d: Data, tau2: np.ndarray, reml: bool) -> np.ndarray:
@@ -253,9 +259,10 @@ def _q_root(d: Data, target: np.ndarray, start: np.ndarray | None = None) -> np.
 def _likelihood_root(d: Data, reml: bool, start: np.ndarray) -> np.ndarray:
     """ML/REML tau²: a root of the score reached from metafor's starting value.
 
-    Like metafor, the search starts at max(0, HE) and takes Fisher-scoring
-    steps; unlike plain Fisher scoring, each step is kept inside a bracket
-    where the score changes sign (bisection otherwise), so it always converges.
+    Like metafor, the search starts at max(0, HE); it takes Newton steps on
+    the score (Fisher-scoring steps where the score is not decreasing), each
+    kept inside a bracket where the score changes sign (bisection otherwise),
+    so it always converges, and quadratically near the root.
     As metafor's ``ll0check``, the boundary tau² = 0 wins when the score is
     not positive there and its likelihood is higher.
     """
@@ -279,7 +286,7 @@ def _likelihood_root(d: Data, reml: bool, start: np.ndarray) -> np.ndarray:
     if rows.size:
         sub = _subset(d, rows)
         x0 = np.where(up[rows], start[rows], 0.5 * (lo[rows] + hi[rows]))
-        out[rows] = _newton(lambda dv, _, t: _score_fisher(dv, t, reml), sub, None, x0, lo[rows], hi[rows])
+        out[rows] = _newton(lambda dv, _, t: _score_step(dv, t, reml), sub, None, x0, lo[rows], hi[rows])
     boundary = (s0 <= 0) & (out > 0)
     if boundary.any():
         b = np.flatnonzero(boundary)
