@@ -236,15 +236,15 @@ def _subset(d: Data, rows: np.ndarray) -> Data:
     return d if rows.size == d.y.shape[-1] else d.rows(rows)
 
 
-def _q_root(d: Data, target: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
+def _q_root(d: Data, target: np.ndarray, start: np.ndarray | None = None, q0: np.ndarray | None = None) -> np.ndarray:
     """tau² >= 0 where the generalised Q equals ``target``; 0 where Q(0) <= target.
 
     Q(tau²) is decreasing and Q(t) <= Σ(y - ȳ_g)²/t, so the root lies below
     2 Σ(y - ȳ_g)²/target. Safeguarded Newton steps (:func:`_q_newton`) from
-    ``start`` (default 0).
+    ``start`` (default 0); ``q0`` is Q(0) when the caller has it.
     """
     zero = np.zeros(target.shape)
-    g0, _ = _q_newton(d, zero, target)
+    g0 = (q_gen(d, zero) if q0 is None else q0) - target
     hi = 2 * _spread(d) / np.where(target > 0, target, np.inf)
     out = zero.copy()
     rows = np.flatnonzero(g0 > 0)
@@ -296,6 +296,14 @@ def _likelihood_root(d: Data, reml: bool, start: np.ndarray) -> np.ndarray:
     return out
 
 
+def _dersimonian_laird(d: Data, df: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Untruncated DL estimate (Q - (k - p)) / tr(P) and Cochran's Q, at tau² = 0."""
+    w = weights(d, np.zeros(df.shape))
+    wsum, _, r = wls(d, w)
+    q0 = np.einsum("kgr,kgr->r", w * r, r)
+    return (q0 - df) / _tr_p(w, wsum), q0
+
+
 def estimate_tau2(d: Data, method: str) -> np.ndarray:
     """tau² for every row of ``d`` by ``method`` (one of :data:`TAU2_METHODS`).
 
@@ -318,9 +326,7 @@ def estimate_tau2(d: Data, method: str) -> np.ndarray:
     if method == "EE":
         return zero
     if method == "DL":
-        w = weights(d, zero)
-        wsum, _, r = wls(d, w)
-        tau2 = ((w * r**2).sum(axis=(0, 1)) - df) / _tr_p(w, wsum)
+        tau2, _ = _dersimonian_laird(d, df)
     elif method == "HE":
         n = d.mask.sum(axis=0)
         safe_n = np.where(n > 0, n, 1)
@@ -333,7 +339,8 @@ def estimate_tau2(d: Data, method: str) -> np.ndarray:
         tau0 = (_centred(d.y, d.mask, (0, 1)) ** 2).sum(axis=(0, 1)) / k
         tau2 = tau0 * q_gen(d, tau0) / np.maximum(df, 1)
     elif method in ("PM", "EB"):
-        tau2 = _q_root(d, df.astype(float), start=estimate_tau2(d, "DL"))
+        dl, q0 = _dersimonian_laird(d, df)  # DL is the starting value; Q(0) saves an evaluation
+        tau2 = _q_root(d, df.astype(float), start=np.maximum(dl, 0.0), q0=q0)
     elif method in ("ML", "REML"):
         tau2 = _likelihood_root(d, method == "REML", np.maximum(estimate_tau2(d, "HE"), 0.0))
     else:

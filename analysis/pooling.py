@@ -50,7 +50,8 @@ class PoolResult:
     q, q_df, q_pvalue : Cochran's Q (common-effect weights) and its χ² test.
     pi_low, pi_high : prediction interval.
     method, test, level, pi_method, i2_method : the options used.
-    yi, vi, weights : the input and each study's percentage weight.
+    yi, vi : the input; ``weights`` (a property) gives each study's
+        percentage weight, 100 (1/(vi + tau²)) / Σ 1/(vi + tau²).
     notes : what the reader should know (k = 1, fixed tau², ...).
     """
 
@@ -78,8 +79,13 @@ class PoolResult:
     i2_method: str = "metafor"
     yi: np.ndarray = field(default=None, repr=False)
     vi: np.ndarray = field(default=None, repr=False)
-    weights: np.ndarray = field(default=None, repr=False)
     notes: tuple[str, ...] = ()
+
+    @property
+    def weights(self) -> np.ndarray:
+        """Percentage weight of each study in the pooled estimate (NaN in padded cells)."""
+        w = 1 / (np.asarray(self.vi) + np.asarray(self.tau2)[..., None])
+        return 100 * w / np.nansum(w, axis=-1, keepdims=True)
 
     @property
     def batch(self) -> bool:
@@ -182,7 +188,7 @@ def _fit_row_stats(d: Data, tau2: np.ndarray, test: str, level: float):
     safe_df = np.where(use_t, df, 1.0)
     crit = np.where(use_t, stats.t.isf(alpha / 2, safe_df), stats.norm.isf(alpha / 2))
     pval = np.where(use_t, 2 * stats.t.sf(np.abs(stat), safe_df), 2 * stats.norm.sf(np.abs(stat)))
-    return est, se, stat, np.where(use_t, df, np.nan), pval, crit, w
+    return est, se, stat, np.where(use_t, df, np.nan), pval, crit
 
 
 def pool(
@@ -282,7 +288,7 @@ def pool(
             if (t2 < 0).any() or not np.isfinite(t2).all():
                 raise ValueError("a fixed tau2 must be finite and >= 0")
             notes.append(f"tau^2 fixed at the given value, not estimated by {method}")
-        est, se, stat, df, pval, crit, w = _fit_row_stats(d, t2, test, level)
+        est, se, stat, df, pval, crit = _fit_row_stats(d, t2, test, level)
         w0 = weights(d, np.zeros_like(t2))
         _, _, r0 = wls(d, w0)
         q = np.einsum("kgr,kgr->r", w0 * r0, r0)  # Cochran's Q (common-effect weights)
@@ -310,8 +316,6 @@ def pool(
         i2_val, h2_val = np.where(single, nan, i2_val), np.where(single, nan, h2_val)
         q, q_p = np.where(single, nan, q), np.where(single, nan, q_p)
     ci_half = crit * se
-    wpct = (100 * w[:, 0, :] / w.sum(axis=(0, 1))).T
-    wpct = np.where(d.mask[:, 0, :].T, wpct, np.nan)
 
     def out(a):
         a = np.asarray(a)
@@ -342,7 +346,6 @@ def pool(
         i2_method=i2,
         yi=y if batch else y[0].copy(),
         vi=v if batch else v[0].copy(),
-        weights=wpct if batch else wpct[0],
         notes=tuple(notes),
     )
 
