@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from scipy import stats
@@ -75,6 +76,16 @@ class Data:
     def p(self) -> np.ndarray:
         """Fitted means per row (groups with data), shape (R,)."""
         return self.mask.any(axis=0).sum(axis=0)
+
+    @cached_property
+    def common_effect(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Cochran's Q, tr(P) and Σ 1/v per row at tau² = 0, computed once per data.
+
+        DL, HS, the PM start, Q, I² and the Q-profile all start from these.
+        """
+        w = weights(self, np.zeros(self.y.shape[-1]))
+        wsum, _, r = wls(self, w)
+        return np.einsum("kgr,kgr->r", w * r, r), _tr_p(w, wsum), w.sum(axis=(0, 1))
 
     @property
     def v0(self) -> np.ndarray:
@@ -236,15 +247,15 @@ def _subset(d: Data, rows: np.ndarray) -> Data:
     return d if rows.size == d.y.shape[-1] else d.rows(rows)
 
 
-def _q_root(d: Data, target: np.ndarray, start: np.ndarray | None = None, q0: np.ndarray | None = None) -> np.ndarray:
+def _q_root(d: Data, target: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
     """tau² >= 0 where the generalised Q equals ``target``; 0 where Q(0) <= target.
 
     Q(tau²) is decreasing and Q(t) <= Σ(y - ȳ_g)²/t, so the root lies below
     2 Σ(y - ȳ_g)²/target. Safeguarded Newton steps (:func:`_q_newton`) from
-    ``start`` (default 0); ``q0`` is Q(0) when the caller has it.
+    ``start`` (default 0).
     """
     zero = np.zeros(target.shape)
-    g0 = (q_gen(d, zero) if q0 is None else q0) - target
+    g0 = d.common_effect[0] - target
     hi = 2 * _spread(d) / np.where(target > 0, target, np.inf)
     out = zero.copy()
     rows = np.flatnonzero(g0 > 0)
@@ -296,14 +307,6 @@ def _likelihood_root(d: Data, reml: bool, start: np.ndarray) -> np.ndarray:
     return out
 
 
-def _dersimonian_laird(d: Data, df: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Untruncated DL estimate (Q - (k - p)) / tr(P) and Cochran's Q, at tau² = 0."""
-    w = weights(d, np.zeros(df.shape))
-    wsum, _, r = wls(d, w)
-    q0 = np.einsum("kgr,kgr->r", w * r, r)
-    return (q0 - df) / _tr_p(w, wsum), q0
-
-
 def estimate_tau2(d: Data, method: str) -> np.ndarray:
     """tau² for every row of ``d`` by ``method`` (one of :data:`TAU2_METHODS`).
 
@@ -325,22 +328,21 @@ def estimate_tau2(d: Data, method: str) -> np.ndarray:
     zero = np.zeros(k.shape)
     if method == "EE":
         return zero
+    q0, tr_p0, sum_w0 = d.common_effect
     if method == "DL":
-        tau2, _ = _dersimonian_laird(d, df)
+        tau2 = (q0 - df) / tr_p0
     elif method == "HE":
         n = d.mask.sum(axis=0)
         safe_n = np.where(n > 0, n, 1)
         tr_pv = d.v0.sum(axis=(0, 1)) - (d.v0.sum(axis=0) / safe_n).sum(axis=0)
         tau2 = (_spread(d) - tr_pv) / np.maximum(df, 1)
     elif method == "HS":
-        w = weights(d, zero)
-        tau2 = (q_gen(d, zero) - k) / w.sum(axis=(0, 1))
+        tau2 = (q0 - k) / sum_w0
     elif method == "SJ":
         tau0 = (_centred(d.y, d.mask, (0, 1)) ** 2).sum(axis=(0, 1)) / k
         tau2 = tau0 * q_gen(d, tau0) / np.maximum(df, 1)
     elif method in ("PM", "EB"):
-        dl, q0 = _dersimonian_laird(d, df)  # DL is the starting value; Q(0) saves an evaluation
-        tau2 = _q_root(d, df.astype(float), start=np.maximum(dl, 0.0), q0=q0)
+        tau2 = _q_root(d, df.astype(float), start=np.maximum((q0 - df) / tr_p0, 0.0))  # from DL
     elif method in ("ML", "REML"):
         tau2 = _likelihood_root(d, method == "REML", np.maximum(estimate_tau2(d, "HE"), 0.0))
     else:

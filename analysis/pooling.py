@@ -289,13 +289,10 @@ def pool(
                 raise ValueError("a fixed tau2 must be finite and >= 0")
             notes.append(f"tau^2 fixed at the given value, not estimated by {method}")
         est, se, stat, df, pval, crit = _fit_row_stats(d, t2, test, level)
-        w0 = weights(d, np.zeros_like(t2))
-        _, _, r0 = wls(d, w0)
-        q = np.einsum("kgr,kgr->r", w0 * r0, r0)  # Cochran's Q (common-effect weights)
+        q, tr_p0, _ = d.common_effect  # Cochran's Q (common-effect weights)
         q_df = k - 1
         q_p = np.where(k > 1, stats.chi2.sf(q, np.maximum(q_df, 1)), np.nan)
-        sw = w0.sum(axis=(0, 1))
-        vt = (k - 1) / (sw - (w0**2).sum(axis=(0, 1)) / sw)
+        vt = (k - 1) / tr_p0  # metafor's "typical" within-study variance
         q_i2 = np.maximum(0.0, (q - q_df) / q)
         if method == "EE" or i2 == "q":
             i2_val, h2_val = q_i2, q / q_df
@@ -365,9 +362,7 @@ def tau2_confint(yi: ArrayLike, vi: ArrayLike, *, level: float = 0.95, method: s
     with np.errstate(divide="ignore", invalid="ignore"):
         t2 = estimate_tau2(d, method)
         lo, hi = q_profile(d, level)
-        w0 = weights(d, np.zeros_like(t2))
-        sw = w0.sum(axis=(0, 1))
-        vt = (d.k - 1) / (sw - (w0**2).sum(axis=(0, 1)) / sw)
+        vt = (d.k - 1) / d.common_effect[1]
 
     def out(a):
         return a if batch else float(a[0])
