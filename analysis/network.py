@@ -103,7 +103,11 @@ class NetworkResult:
         return table
 
     def to_frame(self) -> pd.DataFrame:
+        """Relative effects against the reference, with the options and tau²."""
         return self.relative_effects.reset_index().assign(reference=self.reference, method=self.method, tau2=self.tau2)
+
+    def _repr_html_(self) -> str:
+        return self.to_frame()._repr_html_()
 
     def __str__(self) -> str:
         lines = [
@@ -196,6 +200,12 @@ def _from_contrasts(data: pd.DataFrame, order: list[str]) -> list[_Study]:
 
 def _studies(data: pd.DataFrame, reference: str | None) -> tuple[list[_Study], list[str], str]:
     cols = set(data.columns)
+    numeric = [c for c in ("n", "mean", "sd", "estimate", "se") if c in cols]
+    for c in numeric:
+        values = pd.to_numeric(data[c], errors="coerce").to_numpy(float)
+        if not np.isfinite(values).all():
+            bad = data.loc[~np.isfinite(values), "study"].astype(str).unique()[:3].tolist() if "study" in cols else []
+            raise ValueError(f"column {c!r} must hold finite numbers (not in studies {bad})")
     if {"study", "treatment", "n", "mean", "sd"} <= cols:
         order, ref = _order(list(data["treatment"]), reference)
         if (data[["n", "sd"]].to_numpy(float) <= 0).any():
