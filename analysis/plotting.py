@@ -125,6 +125,8 @@ def _as_blocks(
         if result.batch:
             raise ValueError("forest plots take one meta-analysis, not a batch")
         lab = list(labels) if labels is not None else [f"Study {i + 1}" for i in range(result.k)]
+        if len(lab) != result.k:
+            raise ValueError(f"labels must have one entry per study ({result.k}); got {len(lab)}")
         frame = pd.DataFrame({"label": lab, "yi": result.yi, "vi": result.vi})
         return [(None, result, _with_ci(frame, result.level))], result, None
     if isinstance(result, SubgroupResult):

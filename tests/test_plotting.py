@@ -89,6 +89,11 @@ def test_forest_rows_for_a_users_own_pool():
     assert rows["text"].iloc[-1].startswith("Test for overall effect: t(2) = ")
 
 
+def test_labels_must_match_the_studies():
+    with pytest.raises(ValueError, match="one entry per study"):
+        forest_rows(pool([0.1, 0.4, 0.3], [0.02, 0.03, 0.05]), labels=["A", "B"])
+
+
 def test_subgroup_result_needs_labels_by_group():
     sg = subgroup_analysis([0.1, 0.4, 0.3, 0.2], [0.02, 0.03, 0.05, 0.04], ["a", "b", "a", "b"])
     rows = forest_rows(sg, labels={"a": ["s1", "s3"], "b": ["s2", "s4"]})
