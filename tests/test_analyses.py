@@ -185,3 +185,26 @@ def test_coverage_lists_every_trial(studies):
     res = run_analysis(get_spec("paper_pain"), studies)
     assert set(res.coverage["study_id"]) == set(studies["study_id"])
     assert res.result is None and res.to_frame()["k"].tolist() == [0]
+
+
+def test_report_follows_the_data_when_numbers_are_added(studies):
+    """Filling Fukuda 2010's pain cells (as a full-text reader would) puts a Hip&Knee
+    result beside the paper's, with no hard-coded sentence left behind."""
+    from analysis import ANALYSES, load_reviews
+    from analysis.report import build_report
+
+    filled = studies.copy()
+    values = {
+        "Knee exercise group (KE)": (22, 3.0, 1.5),
+        "Knee and hip exercise group (KHE)": (23, 2.0, 1.4),
+        "Nontreatment group (control)": (25, 5.0, 2.0),
+    }
+    for arm, (n, m, s) in values.items():
+        sel = (filled["study_id"] == "fukuda2010") & (filled["outcome"] == "pain") & (filled["arm"] == arm)
+        filled.loc[sel, ["n", "mean", "sd", "status"]] = [n, m, s, "verified"]
+    results = [run_analysis(spec, filled) for spec in ANALYSES]
+    report = build_report(
+        filled, load_reviews(), results, provenance={"command": "test", "version": "0", "studies_sha256": "0" * 16}
+    )
+    assert "paper_pain: k = 1: MD -3.00 [" in report
+    assert "Fukuda 2010" in report.split("## Why the numbers differ")[1].split("\n")[2]

@@ -139,7 +139,9 @@ def test_disconnected_network_raises():
 
 
 def test_non_finite_numbers_are_named():
-    data = pd.DataFrame({"study": ["a", "b"], "treat1": ["B", "B"], "treat2": ["A", "A"], "estimate": [1.0, np.nan], "se": [0.5, 0.5]})
+    data = pd.DataFrame(
+        {"study": ["a", "b"], "treat1": ["B", "B"], "treat2": ["A", "A"], "estimate": [1.0, np.nan], "se": [0.5, 0.5]}
+    )
     with pytest.raises(ValueError, match=r"column 'estimate' must hold finite numbers \(not in studies \['b'\]\)"):
         network_meta_analysis(data, reference="A")
 
