@@ -268,32 +268,57 @@ def _q_root(d: Data, target: np.ndarray, start: np.ndarray | None = None) -> np.
 
 
 def _likelihood_root(d: Data, reml: bool, start: np.ndarray) -> np.ndarray:
-    """ML/REML tau²: a root of the score reached from metafor's starting value.
+    """ML/REML tau²: the local maximum of the (restricted) likelihood nearest
+    metafor's starting value, or the boundary 0.
 
-    Like metafor, the search starts at max(0, HE); it takes Newton steps on
-    the score (Fisher-scoring steps where the score is not decreasing), each
-    kept inside a bracket where the score changes sign (bisection otherwise),
-    so it always converges, and quadratically near the root.
-    As metafor's ``ll0check``, the boundary tau² = 0 wins when the score is
-    not positive there and its likelihood is higher.
+    Like metafor, the search starts at max(0, HE) and moves uphill: where the
+    score is positive there it looks above the start (widening x4), where it
+    is negative below it (double Newton steps, at most down to a quarter each
+    time, until 1e-9 of the start), for the nearest point where the score
+    changes sign from + to -. Within that bracket it takes Newton steps on the
+    score (Fisher-scoring steps where the score is not decreasing), bisecting
+    when a step would leave it, so it always converges, quadratically near the
+    root. As metafor's ``ll0check``, tau² = 0 wins when the score is not
+    positive there and its likelihood is higher; with no sign change the
+    answer is 0.
     """
     zero = np.zeros(start.shape)
     s0 = _score(d, zero, reml)
     s_start = _score(d, start, reml)
-    up = s_start > 0  # root above the start: bracket [start, hi]
+    up = s_start > 0
+    lo, hi = np.where(up, start, 0.0), start.copy()
+    s_lo, s_hi = np.where(up, s_start, s0), s_start.copy()
+    # Root above the start: widen hi until the score turns negative.
     scale = 2 * _spread(d) / np.maximum(d.k - d.p, 1) + 2 * d.v0.max(axis=(0, 1))
-    hi = np.where(up, np.maximum(2 * start, scale), start)
-    s_hi = np.where(up, _score(d, hi, reml), s_start)
-    for _ in range(2000):  # widen (by x4) where the score is still positive
-        grow = s_hi > 0
+    hi = np.where(up, np.maximum(2 * start, scale), hi)
+    s_hi = np.where(up, _score(d, hi, reml), s_hi)
+    for _ in range(2000):
+        grow = up & (s_hi > 0)
         if not grow.any():
             break
         hi = np.where(grow, hi * 4, hi)
         s_hi = np.where(grow, _score(d, hi, reml), s_hi)
-    lo = np.where(up, start, 0.0)
-    s_lo = np.where(up, s_start, s0)
+    # Root below the start: step down until the score turns positive (the nearest local maximum below).
+    down = ~up & (start > 0)
+    probe, found = start.copy(), np.zeros(start.shape, dtype=bool)
+    for _ in range(60):
+        seek = down & ~found & (probe > 1e-9 * start)  # below that, the boundary 0 stands in
+        if not seek.any():
+            break
+        rows = np.flatnonzero(seek)
+        sub = d.rows(rows)
+        _, step = _score_step(sub, probe[rows], reml)  # negative: downhill
+        cand = np.maximum(probe[rows] + 2 * step, probe[rows] / 4)  # a double step overshoots the root
+        s_cand = _score(sub, cand, reml)
+        hit = s_cand > 0
+        lo[rows] = np.where(hit, cand, lo[rows])
+        s_lo[rows] = np.where(hit, s_cand, s_lo[rows])
+        hi[rows] = probe[rows]  # the last point known to have a negative score
+        found[rows] = hit
+        probe[rows] = np.where(hit, probe[rows], cand)
+    # Rows never finding a positive score keep lo = 0 (score s0) and hi = the last probe.
     out = zero.copy()
-    rows = np.flatnonzero(s_lo > 0)  # otherwise score <= 0 on [0, start]: boundary
+    rows = np.flatnonzero(s_lo > 0)  # elsewhere the score is never positive: the boundary
     if rows.size:
         sub = _subset(d, rows)
         x0 = np.where(up[rows], start[rows], 0.5 * (lo[rows] + hi[rows]))

@@ -159,6 +159,7 @@ out <- list(
 )
 rob_env <- new.env(); rob_env$datasets <- datasets; rob_env$TIGHT <- TIGHT
 out$robustness <- source("tests/reference/robustness_reference.R", local = rob_env)$value
+out$convergence <- source("tests/reference/convergence_reference.R", local = new.env())$value
 out$network <- source("tests/reference/network_reference.R", local = new.env())$value
 project_script <- "tests/reference/project_reference.R"
 if (file.exists(project_script)) out$project <- source(project_script, local = new.env())$value
