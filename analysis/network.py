@@ -275,32 +275,60 @@ def _score(y, S, P, X, tau2, reml: bool) -> float:
     return float(-np.trace(W @ P) + Wr @ P @ Wr)
 
 
+def _loglik(y, S, P, X, tau2, reml: bool) -> float:
+    """(Restricted) log-likelihood of the consistency model, up to a constant."""
+    beta, vb, W = _gls(y, S, P, X, tau2)
+    r = y - X @ beta
+    ll = -0.5 * (np.linalg.slogdet(S + tau2 * P)[1] + float(r @ W @ r))
+    return ll + 0.5 * np.linalg.slogdet(vb)[1] if reml else ll
+
+
 def _tau2(y, S, P, X, method: str) -> float:
-    if method == "EE":
+    """tau² by EE, DL (method of moments) or ML/REML.
+
+    ML/REML follow metafor's univariate rule: from a Hedges-type start,
+    (RSS_OLS - tr(P_OLS S)) / tr(P_OLS P), move uphill to the nearest root of
+    the score (widening x4 above, halving below), solve it with Brent's
+    method, and keep tau² = 0 instead when the score is not positive there and
+    its likelihood is higher. With one comparison this is
+    :func:`analysis.pool`'s estimate.
+    """
+    if method == "EE" or len(y) - X.shape[1] <= 0:
         return 0.0
     if method == "DL":
         beta, vb, W = _gls(y, S, P, X, 0.0)
         r = y - X @ beta
-        q = float(r @ W @ r)
-        df = len(y) - X.shape[1]
         R = W - W @ X @ vb @ X.T @ W
-        return max(0.0, (q - df) / float(np.trace(R @ P))) if df > 0 else 0.0
+        return max(0.0, (float(r @ W @ r) - (len(y) - X.shape[1])) / float(np.trace(R @ P)))
     reml = method == "REML"
-    if len(y) - X.shape[1] <= 0:
+
+    def score(t):
+        return _score(y, S, P, X, t, reml)
+
+    Pols = np.eye(len(y)) - X @ linalg.pinv(X)
+    start = max(0.0, (float(y @ Pols @ y) - float(np.trace(Pols @ S))) / float(np.trace(Pols @ P)))
+    s0, s_start = score(0.0), score(start)
+    lo, hi = 0.0, start
+    if s_start > 0:
+        lo, hi = start, max(2 * start, 1.0, float(np.var(y)) * 4 + float(np.max(np.diag(S))))
+        while score(hi) > 0:
+            hi *= 4
+    elif start > 0:
+        probe = start
+        while probe > 1e-9 * start:
+            cand = probe / 2
+            if score(cand) > 0:
+                lo, hi = cand, probe
+                break
+            probe = cand
+        else:
+            hi = probe
+    if score(lo) <= 0:
         return 0.0
-    f0 = _score(y, S, P, X, 0.0, reml)
-    if f0 <= 0:
+    root = float(optimize.brentq(score, lo, hi, xtol=1e-14, rtol=4 * np.finfo(float).eps, maxiter=500))
+    if s0 <= 0 and _loglik(y, S, P, X, 0.0, reml) > _loglik(y, S, P, X, root, reml):
         return 0.0
-    hi = max(1.0, float(np.var(y)) * 4 + float(np.max(np.diag(S))))
-    for _ in range(200):
-        if _score(y, S, P, X, hi, reml) < 0:
-            break
-        hi *= 4
-    return float(
-        optimize.brentq(
-            lambda t: _score(y, S, P, X, t, reml), 0.0, hi, xtol=1e-14, rtol=4 * np.finfo(float).eps, maxiter=500
-        )
-    )
+    return root
 
 
 def _q(y, S, X) -> tuple[float, int]:
