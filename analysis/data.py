@@ -368,6 +368,19 @@ def _check_studies(frame: pd.DataFrame, lines: list[int]) -> list[Problem]:
 
 
 def _load(path: Path | str | None, default: Path, columns: dict[str, object], check) -> pd.DataFrame:
+    if path is None and not default.exists():
+        raise DataError(
+            default,
+            [
+                Problem(
+                    None,
+                    None,
+                    None,
+                    "not found: the default data file sits beside the analysis package "
+                    "in a source checkout (pip install -e .); pass path= to read another file",
+                )
+            ],
+        )
     path = Path(path) if path is not None else default
     frame, problems, lines = _parse(path, columns)
     problems = problems + check(frame, lines)  # row checks see unparsable cells as empty
