@@ -1,34 +1,88 @@
-"""pfp-meta: reproduce and extend a meta-analysis of exercise for patellofemoral pain.
+"""pfp-meta: reproduce, check and extend a meta-analysis of exercise for patellofemoral pain.
 
-The statistical core follows R's metafor and names every convention where
-metafor, RevMan 5 and meta differ.
+Two layers:
+
+- the general library, which knows nothing of hip or knee:
+  :mod:`analysis.stats` (effect sizes, the tau² engine, pooling, subgroups,
+  meta-regression, network, robustness, small-study methods),
+  :mod:`analysis.plotting` (one forest layout and its renderers, funnel,
+  network and diagnostic figures) and :mod:`analysis.datasets`;
+- :mod:`analysis.manojlovic2021`, the reproduction of Manojlović, Kozinc &
+  Šarabon 2021, which uses the library.
+
+The names below are the curated top-level API.
 """
 
-from . import examples
-from .analyses import AnalysisResult, coverage_matrix, network_contrasts, run_analysis, run_network, sensitivity
-from .bias import egger_test, funnel_plot, meta_regression, permutation_test, rank_test, trim_and_fill
-from .data import DataError, MissingDataWarning, load_reviews, load_studies, missing_values
-from .effects import change_sd, from_ci, from_se, hedges_correction, hedges_g, mean_change, mean_difference, smcc, smcr
-from .estimators import TAU2_METHODS
-from .network import league_plot, network_forest, network_graph, network_meta_analysis
-from .plotting import coverage_chart, forest_plot, forest_rows, reviews_forest
-from .pooling import PoolResult, Tau2Interval, pool, tau2_confint
-from .robustness import (
-    baujat,
-    baujat_plot,
-    cumulative,
-    cumulative_plot,
-    gosh,
-    gosh_plot,
-    influence,
-    influence_plot,
-    leave_one_out,
-    leave_one_out_plot,
+from . import datasets
+from .manojlovic2021 import (
+    ANALYSES,
+    NETWORKS,
+    AnalysisResult,
+    AnalysisSpec,
+    DataError,
+    MissingDataWarning,
+    NetworkSpec,
+    coverage_matrix,
+    get_spec,
+    load_reviews,
+    load_studies,
+    missing_values,
+    network_contrasts,
+    run_analysis,
+    run_network,
+    sensitivity,
 )
-from .specs import ANALYSES, NETWORKS, AnalysisSpec, NetworkSpec, get_spec
-from .subgroups import SubgroupResult, subgroup_analysis
+from .manojlovic2021.figures import coverage_chart, reviews_forest
+from .plotting import (
+    baujat_plot,
+    cumulative_plot,
+    forest_plot,
+    forest_rows,
+    funnel_plot,
+    gosh_plot,
+    influence_plot,
+    interval_plot,
+    league_plot,
+    leave_one_out_plot,
+    network_forest,
+    network_graph,
+)
+from .stats import (
+    TAU2_METHODS,
+    MetaRegression,
+    NetworkResult,
+    PoolBatch,
+    PoolResult,
+    SubgroupResult,
+    Tau2Interval,
+    baujat,
+    change_sd,
+    cumulative,
+    egger_test,
+    from_ci,
+    from_se,
+    gosh,
+    hedges_correction,
+    hedges_g,
+    influence,
+    leave_one_out,
+    mean_change,
+    mean_difference,
+    meta_regression,
+    network_meta_analysis,
+    permutation_test,
+    pool,
+    rank_test,
+    smcc,
+    smcr,
+    subgroup_analysis,
+    tau2_confint,
+    trim_and_fill,
+)
 
-__version__ = "0.1.0"
+examples = datasets  # the earlier name of the example data module
+
+__version__ = "0.2.0"
 
 __all__ = [
     "ANALYSES",
@@ -37,8 +91,11 @@ __all__ = [
     "AnalysisResult",
     "AnalysisSpec",
     "DataError",
+    "MetaRegression",
     "MissingDataWarning",
+    "NetworkResult",
     "NetworkSpec",
+    "PoolBatch",
     "PoolResult",
     "SubgroupResult",
     "Tau2Interval",
@@ -49,8 +106,8 @@ __all__ = [
     "coverage_matrix",
     "cumulative",
     "cumulative_plot",
+    "datasets",
     "egger_test",
-    "examples",
     "forest_plot",
     "forest_rows",
     "from_ci",
@@ -63,6 +120,7 @@ __all__ = [
     "hedges_g",
     "influence",
     "influence_plot",
+    "interval_plot",
     "league_plot",
     "leave_one_out",
     "leave_one_out_plot",

@@ -2,6 +2,6 @@
 
 import sys
 
-from .cli import main
+from .manojlovic2021.cli import main
 
 sys.exit(main())

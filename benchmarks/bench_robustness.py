@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from analysis import pool
-from analysis.robustness import gosh, influence, leave_one_out
+from analysis.stats.robustness import gosh, influence, leave_one_out
 
 R_GOSH = """
 suppressPackageStartupMessages(library(metafor))

@@ -10,8 +10,8 @@ import pytest
 from tolerances import RTOL_ITER
 
 from analysis import ANALYSES, get_spec, load_studies, run_analysis
-from analysis.contrasts import make_contrasts, timepoint_weeks
-from analysis.specs import AnalysisSpec
+from analysis.manojlovic2021.contrasts import make_contrasts, timepoint_weeks
+from analysis.manojlovic2021.specs import AnalysisSpec
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +131,7 @@ def test_timepoint_weeks_units():
 
 def test_arm_level_md_smd_and_change_scores(studies):
     """Arm-level rows (as someone with the full text would add them) give escalc's MD/SMD."""
-    from analysis.effects import change_sd, hedges_g, mean_difference
+    from analysis.stats.effects import change_sd, hedges_g, mean_difference
 
     base = studies[(studies["study_id"] == "fukuda2010") & (studies["outcome"] == "pain")].copy()
     filled = base.copy()
@@ -191,7 +191,7 @@ def test_report_follows_the_data_when_numbers_are_added(studies):
     """Filling Fukuda 2010's pain cells (as a full-text reader would) puts a Hip&Knee
     result beside the paper's, with no hard-coded sentence left behind."""
     from analysis import ANALYSES, load_reviews
-    from analysis.report import build_report
+    from analysis.manojlovic2021.report import build_report
 
     filled = studies.copy()
     values = {

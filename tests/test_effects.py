@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from tolerances import RTOL_EXACT
 
-from analysis import effects
+from analysis.stats import effects
 
 
 def _compute(row):

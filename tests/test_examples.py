@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from analysis import examples
+from analysis import datasets as examples
 
 
 def test_bcg_matches_metafor_escalc(ref):

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from tolerances import ATOL_TAU2, ATOL_TAU2_MV, RTOL_EXACT, RTOL_OPTIM
 
 from analysis import pool
-from analysis.network import network_meta_analysis
+from analysis.stats.network import network_meta_analysis
 
 NETWORKS = ("franchini2012", "senn2013")
 
@@ -157,7 +157,7 @@ def test_bad_input():
 
 
 def test_plots(ref):
-    from analysis.network import league_plot, network_forest, network_graph
+    from analysis.plotting import league_plot, network_forest, network_graph
 
     res = network_meta_analysis(_arms(ref, "senn2013"), reference="placebo")
     assert network_graph(res).collections and network_forest(res).lines and league_plot(res).tables
@@ -169,8 +169,8 @@ def test_project_network_matches_metafor(ref):
     import warnings
 
     from analysis import load_studies
-    from analysis.analyses import run_network
-    from analysis.specs import NETWORKS
+    from analysis.manojlovic2021.pipeline import run_network
+    from analysis.manojlovic2021.specs import NETWORKS
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -6,6 +6,7 @@ import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 import pytest
 
 from analysis import (
@@ -98,8 +99,26 @@ def test_subgroup_result_needs_labels_by_group():
     sg = subgroup_analysis([0.1, 0.4, 0.3, 0.2], [0.02, 0.03, 0.05, 0.04], ["a", "b", "a", "b"])
     rows = forest_rows(sg, labels={"a": ["s1", "s3"], "b": ["s2", "s4"]})
     assert rows.loc[rows["kind"] == "study", "label"].tolist() == ["s1", "s3", "s2", "s4"]
+    # labels in input order work too, and each study keeps its own label and weight
+    same = forest_rows(sg, labels=["s1", "s2", "s3", "s4"])
+    pd.testing.assert_frame_equal(rows, same)
     with pytest.raises(ValueError):
-        forest_rows(sg, labels=["s1", "s2", "s3", "s4"])
+        forest_rows(sg, labels=["s1", "s2"])
+
+
+def test_weights_belong_to_their_study_when_groups_are_interleaved():
+    """Regression: weights were read by position, so interleaved subgroups showed other studies' weights."""
+    y, v = [0.1, 0.4, 0.3, 0.2, 0.9], [0.01, 0.3, 0.02, 0.04, 0.05]
+    groups = ["a", "b", "a", "b", "a"]
+    sg = subgroup_analysis(y, v, groups, method="DL")
+    rows = forest_rows(sg, labels=["s1", "s2", "s3", "s4", "s5"])
+    studies = rows[rows["kind"] == "study"].set_index("label")
+    w = sg.overall.weights
+    for i, name in enumerate(["s1", "s2", "s3", "s4", "s5"]):
+        assert studies.loc[name, "weight"] == pytest.approx(w[i])
+        assert studies.loc[name, "estimate"] == y[i]
+    sub = rows[rows["kind"] == "subtotal"].set_index("group")["weight"]
+    assert sub["a"] == pytest.approx(w[[0, 2, 4]].sum()) and sub["b"] == pytest.approx(w[[1, 3]].sum())
 
 
 def test_forest_plot_returns_axes_and_draws_into_given_axes(studies):

@@ -9,8 +9,8 @@ import pytest
 import statsmodels.api as sm
 from tolerances import ATOL_TAU2, RTOL_EXACT, RTOL_ITER
 
-from analysis import pooling
-from analysis.estimators import TAU2_METHODS
+from analysis.stats import pooling
+from analysis.stats.engine import TAU2_METHODS
 
 FIELDS = (
     "estimate",
@@ -167,7 +167,7 @@ def test_batch_equals_row_by_row(method, test):
 def test_iterative_estimators_converge_where_fisher_scoring_struggles():
     # 2,000 random k = 13 data sets (metafor's default Fisher scoring fails on ~1%):
     # every row must give a finite tau^2 that is a stationary point or the boundary.
-    from analysis.estimators import Data, _score
+    from analysis.stats.engine import Data, _score
 
     rng = np.random.default_rng(7)
     y = rng.standard_cauchy((2000, 13)) * rng.uniform(0.01, 3, (2000, 1))
@@ -187,13 +187,37 @@ def test_iterative_estimators_converge_where_fisher_scoring_struggles():
 @pytest.mark.parametrize("method", ["ML", "REML", "EB"])
 def test_equal_to_metafor_wherever_fisher_scoring_converges(ref, method):
     """1,000 heavy-tailed k = 13 data sets (convergence_reference.R): metafor's Fisher scoring
-    fails on some; on the others our tau² is metafor's, including the bimodal likelihoods where
-    the local maximum nearest the HE start beats the boundary."""
+    fails on some; on the others our tau² with root="metafor" is metafor's, including the bimodal
+    likelihoods where the local maximum nearest the HE start beats the boundary."""
     conv = ref["convergence"]
     y, v = np.asarray(conv["y"], float), np.asarray(conv["v"], float)
     want = np.array([np.nan if t is None else t for t in conv["tau2"][method]], float)
-    got = pooling.pool(y, v, method=method).tau2
+    got = pooling.pool(y, v, method=method, root="metafor").tau2
     assert np.isnan(want).sum() > 0  # metafor failed on some rows ...
     assert np.isfinite(got).all()  # ... ours converges on all of them
     ok = ~np.isnan(want)
     np.testing.assert_allclose(got[ok], want[ok], rtol=RTOL_ITER, atol=ATOL_TAU2 * 10)
+
+
+@pytest.mark.parametrize("method", ["ML", "REML"])
+def test_global_root_is_never_below_metafor_and_flags_several_maxima(ref, method):
+    """The default root="global" takes the highest local maximum: where it differs from metafor's
+    (convergence data), its likelihood is higher, and the result says the likelihood is multimodal."""
+    from analysis.stats.engine import Data, loglik
+
+    conv = ref["convergence"]
+    y, v = np.asarray(conv["y"], float), np.asarray(conv["v"], float)
+    glob = pooling.pool(y, v, method=method)
+    meta = pooling.pool(y, v, method=method, root="metafor")
+    d = Data.from_padded(y.T[:, None, :], v.T[:, None, :])
+    reml = method == "REML"
+    ll_g, ll_m = loglik(d, glob.tau2, reml), loglik(d, meta.tau2, reml)
+    assert (ll_g >= ll_m - 1e-9 * np.abs(ll_m)).all()
+    differ = ~np.isclose(glob.tau2, meta.tau2, rtol=1e-6, atol=1e-9)
+    assert (ll_g[differ] > ll_m[differ] + 1e-6).all()
+    assert (glob.modes[differ] > 1).all()
+    if method == "ML":
+        assert differ.sum() >= 1  # the data hold bimodal ML likelihoods where metafor's rule loses
+    row = int(np.flatnonzero(differ)[0]) if differ.any() else int(np.argmax(glob.modes))
+    if glob.modes[row] > 1:
+        assert any("several local maxima" in n for n in glob[row].notes)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.data import DEFAULT_STUDIES
+from analysis.manojlovic2021.load import DEFAULT_STUDIES
 
 
 def test_reproduce_end_to_end(tmp_path):
@@ -41,7 +41,7 @@ def test_reproduce_end_to_end(tmp_path):
 
 
 def test_reproduce_is_deterministic(tmp_path):
-    from analysis.cli import reproduce
+    from analysis.manojlovic2021.cli import reproduce
 
     a = reproduce(tmp_path / "a")
     reproduce(tmp_path / "b")

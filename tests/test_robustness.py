@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 from tolerances import ATOL_TAU2, RTOL_ITER
 
-from analysis import bias as B
+import analysis
+from analysis.stats import bias as B
 from analysis import pool
-from analysis import robustness as R
+from analysis.stats import robustness as R
 
 
 def _grid(ref, section):
@@ -164,10 +165,10 @@ def test_random_permutation_test_is_reproducible_with_a_seed():
 def test_plots_return_axes(ref):
     d = ref["datasets"]["hackshaw1998"]
     tf = B.trim_and_fill(d["yi"], d["vi"])
-    ax = B.funnel_plot(d["yi"], d["vi"], groups=d["group"], filled=tf)
+    ax = analysis.funnel_plot(d["yi"], d["vi"], groups=d["group"], filled=tf)
     assert ax.collections
-    assert R.baujat_plot(R.baujat(d["yi"], d["vi"])).collections
-    assert R.gosh_plot(R.gosh(d["yi"][:6], d["vi"][:6])).collections
-    assert R.influence_plot(R.influence(d["yi"], d["vi"])).patches
-    assert len(R.leave_one_out_plot(R.leave_one_out(d["yi"], d["vi"])).get_yticks()) == len(d["yi"])
-    assert len(R.cumulative_plot(R.cumulative(d["yi"], d["vi"])).get_yticks()) == len(d["yi"])
+    assert analysis.baujat_plot(R.baujat(d["yi"], d["vi"])).collections
+    assert analysis.gosh_plot(R.gosh(d["yi"][:6], d["vi"][:6])).collections
+    assert analysis.influence_plot(R.influence(d["yi"], d["vi"])).patches
+    assert len(analysis.leave_one_out_plot(R.leave_one_out(d["yi"], d["vi"])).get_yticks()) == len(d["yi"])
+    assert len(analysis.cumulative_plot(R.cumulative(d["yi"], d["vi"])).get_yticks()) == len(d["yi"])

@@ -9,9 +9,9 @@ import pytest
 from tolerances import ATOL_TAU2, RTOL_ITER
 
 from analysis import pool, subgroup_analysis
-from analysis.estimators import TAU2_METHODS
-from analysis.pooling import TESTS
-from analysis.subgroups import TAU2_SCOPES
+from analysis.stats.engine import TAU2_METHODS
+from analysis.stats.pooling import TESTS
+from analysis.stats.subgroups import TAU2_SCOPES
 
 DATASETS = ("bcg", "raudenbush1985", "hackshaw1998", "normand1999")
 GRID = list(itertools.product(DATASETS, TAU2_METHODS, TESTS, TAU2_SCOPES))

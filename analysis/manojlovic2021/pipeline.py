@@ -1,4 +1,4 @@
-"""Run a declared analysis: effect sizes, pooling and subgroups in one call."""
+"""Run a declared analysis: effect sizes, pooling and subgroups in one call; the network inputs; sensitivity."""
 
 from __future__ import annotations
 
@@ -9,16 +9,19 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..plotting.layout import ARM_COLUMNS, ForestData
+from ..stats.network import NetworkResult, network_meta_analysis
+from ..stats.pooling import PoolResult, pool
+from ..stats.results import Result
+from ..stats.subgroups import SubgroupResult, subgroup_analysis
 from .contrasts import make_contrasts
-from .pooling import PoolResult, pool
 from .specs import PROGRAM_LABELS, AnalysisSpec, NetworkSpec
-from .subgroups import SubgroupResult, subgroup_analysis
 
 __all__ = ["AnalysisResult", "coverage_matrix", "network_contrasts", "run_analysis", "run_network", "sensitivity"]
 
 
-@dataclass(frozen=True)
-class AnalysisResult:
+@dataclass(frozen=True, repr=False)
+class AnalysisResult(Result):
     """One analysis run on the data.
 
     Attributes
@@ -57,9 +60,32 @@ class AnalysisResult:
         frame["outcome"] = self.spec.outcome
         return frame
 
-    def __str__(self) -> str:
-        head = f"{self.spec.title} [{self.spec.name}]: k = {self.k}"
-        return head if self.result is None else f"{head}\n{self.result}"
+    def _title(self) -> str:
+        return f"{self.spec.title} [{self.spec.name}]: {self.k} comparisons"
+
+    def _summary_lines(self) -> list[str]:
+        return ["no usable comparison"] if self.result is None else self.result.summary().splitlines()
+
+    def favours(self) -> tuple[str, str]:
+        """The favours labels under the forest plot's axis (left, right)."""
+        spec = self.spec
+        e = PROGRAM_LABELS[spec.experimental[0]] if len(spec.experimental) == 1 else "exercise"
+        c = PROGRAM_LABELS[spec.comparator]
+        left_is_e = spec.outcome == "pain"  # pain: negative = less pain in the experimental arm
+        return (f"Favours {e}", f"Favours {c}") if left_is_e else (f"Favours {c}", f"Favours {e}")
+
+    def forest_data(self) -> ForestData:
+        """What :func:`analysis.forest_plot` draws: the pooled result, one row per
+        comparison (in the result's input order) with its arms' n, mean and SD."""
+        if self.result is None:
+            raise ValueError(f"analysis {self.spec.name!r} has no usable comparisons; nothing to plot")
+        eff = self.effects
+        studies = pd.DataFrame({"label": eff["study"] + ": " + eff["comparison"], "yi": eff["yi"], "vi": eff["vi"]})
+        for c in ARM_COLUMNS:
+            studies[c] = pd.to_numeric(eff[c], errors="coerce").astype(float)
+        studies["ci_low"], studies["ci_high"] = eff["ci_low"].to_numpy(float), eff["ci_high"].to_numpy(float)
+        arms = ("/".join(PROGRAM_LABELS[p] for p in self.spec.experimental), PROGRAM_LABELS[self.spec.comparator])
+        return ForestData(self.result, studies, self.spec.measure, self.favours(), arms)
 
 
 def run_analysis(spec: AnalysisSpec, studies: pd.DataFrame) -> AnalysisResult:
@@ -150,14 +176,14 @@ def network_contrasts(spec: NetworkSpec, studies: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["study", "treat1", "treat2", "estimate", "se", "n1", "n2"])
 
 
-def run_network(spec: NetworkSpec, studies: pd.DataFrame):
+def run_network(spec: NetworkSpec, studies: pd.DataFrame) -> NetworkResult | None:
     """Fit ``spec``'s network on the trial data; None when no contrast is usable."""
-    from .network import network_meta_analysis
-
     data = network_contrasts(spec, studies)
     if data.empty:
         return None
     present = set(data["treat1"]) | set(data["treat2"])
     reference = next(t for t in spec.reference_order if t in present)
     small = "good" if spec.outcome == "pain" else "bad"
-    return network_meta_analysis(data, reference=reference, method=spec.method, small_values=small)
+    return network_meta_analysis(
+        data, reference=reference, method=spec.method, measure=spec.measure, small_values=small
+    )

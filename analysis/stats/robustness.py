@@ -3,9 +3,10 @@
 Leave-one-out, influence diagnostics, cumulative meta-analysis, the Baujat
 plot and GOSH, each as a tidy DataFrame. All refits go through the batch path
 of :func:`analysis.pool` (one meta-analysis per row of a padded 2-D array), so
-none loops over studies or subsets in Python. Checked against metafor 3.8-1
+none loops over studies or subsets in Python. Each returns a
+:class:`~analysis.stats.results.TableResult`. Checked against metafor 3.8-1
 ``leave1out``, ``influence``, ``cumul``, ``baujat`` and ``gosh``
-(tests/test_robustness.py).
+(tests/test_robustness.py). Their figures are in :mod:`analysis.plotting.diagnostics`.
 """
 
 from __future__ import annotations
@@ -17,32 +18,23 @@ import pandas as pd
 from numpy.typing import ArrayLike
 from scipy import stats
 
-from .pooling import pool
+from .inference import check_test
+from .pooling import _as_padded, pool
+from .results import TableResult
 
-__all__ = [
-    "baujat",
-    "baujat_plot",
-    "cumulative",
-    "cumulative_plot",
-    "gosh",
-    "gosh_plot",
-    "influence",
-    "influence_plot",
-    "leave_one_out",
-    "leave_one_out_plot",
-]  # fmt: skip
+__all__ = ["baujat", "cumulative", "gosh", "influence", "leave_one_out"]
 
 _FIT_COLUMNS = ["estimate", "se", "statistic", "pvalue", "ci_low", "ci_high", "q", "q_pvalue", "tau2", "i2", "h2"]
 
 
 def _inputs(yi: ArrayLike, vi: ArrayLike, labels) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    y, v = np.asarray(yi, dtype=float), np.asarray(vi, dtype=float)
-    if y.ndim != 1 or y.shape != v.shape:
+    y2, v2, batch = _as_padded(yi, vi)  # the checks of pool()
+    if batch:
         raise ValueError("yi and vi must be 1-D arrays of one length")
+    y, v = y2[0], v2[0]
     names = [f"Study {i + 1}" for i in range(len(y))] if labels is None else [str(x) for x in labels]
     if len(names) != len(y):
         raise ValueError("labels must have one entry per study")
-    pool(y, v, method="EE")  # validates values
     return y, v, names
 
 
@@ -53,8 +45,15 @@ def _drop_one(a: np.ndarray) -> np.ndarray:
 
 
 def leave_one_out(
-    yi: ArrayLike, vi: ArrayLike, *, method: str = "REML", test: str = "z", level: float = 0.95, labels=None
-) -> pd.DataFrame:
+    yi: ArrayLike,
+    vi: ArrayLike,
+    *,
+    method: str = "REML",
+    test: str = "z",
+    level: float = 0.95,
+    labels=None,
+    root: str = "global",
+) -> TableResult:
     """The pooled result with each study left out in turn (metafor ``leave1out``).
 
     Returns one row per left-out study: ``study`` and the pooled ``estimate,
@@ -64,13 +63,15 @@ def leave_one_out(
     y, v, names = _inputs(yi, vi, labels)
     if len(y) < 2:
         raise ValueError("leave-one-out needs at least 2 studies")
-    res = pool(_drop_one(y), _drop_one(v), method=method, test=test, level=level)
+    res = pool(_drop_one(y), _drop_one(v), method=method, test=test, level=level, root=root)
     frame = res.to_frame()[_FIT_COLUMNS]
     frame.insert(0, "study", names)
-    return frame
+    return TableResult("Leave-one-out", frame, dict(method=method, test=test, level=level))
 
 
-def influence(yi: ArrayLike, vi: ArrayLike, *, method: str = "REML", test: str = "z", labels=None) -> pd.DataFrame:
+def influence(
+    yi: ArrayLike, vi: ArrayLike, *, method: str = "REML", test: str = "z", labels=None, root: str = "global"
+) -> TableResult:
     """Case-deletion diagnostics of a random-effects model (metafor ``influence``).
 
     Columns: ``rstudent`` (externally studentized residual), ``dffits``,
@@ -88,10 +89,10 @@ def influence(yi: ArrayLike, vi: ArrayLike, *, method: str = "REML", test: str =
     k = len(y)
     if k < 3:
         raise ValueError("influence diagnostics need at least 3 studies")
-    full = pool(y, v, method=method, test=test)
+    full = pool(y, v, method=method, test=test, root=root)
     w = 1 / (v + full.tau2)
     hat = w / w.sum()
-    loo = pool(_drop_one(y), _drop_one(v), method=method, test=test)
+    loo = pool(_drop_one(y), _drop_one(v), method=method, test=test, root=root)
     tau2_del, mu_del, vb_del_fit = loo.tau2, loo.estimate, loo.se**2
     if test in ("knha", "adhoc"):
         s2w = vb_del_fit * (1 / (_drop_one(v) + tau2_del[:, None])).sum(axis=1)
@@ -111,7 +112,7 @@ def influence(yi: ArrayLike, vi: ArrayLike, *, method: str = "REML", test: str =
         | (hat > 3 / k)
         | (np.abs(dfbetas) > 1)
     )
-    return pd.DataFrame(
+    table = pd.DataFrame(
         {
             "study": names,
             "rstudent": rstudent,
@@ -126,6 +127,7 @@ def influence(yi: ArrayLike, vi: ArrayLike, *, method: str = "REML", test: str =
             "influential": infl,
         }
     )
+    return TableResult("Influence diagnostics", table, dict(method=method, test=test))
 
 
 def cumulative(
@@ -137,7 +139,8 @@ def cumulative(
     test: str = "z",
     level: float = 0.95,
     labels=None,
-) -> pd.DataFrame:
+    root: str = "global",
+) -> TableResult:
     """Cumulative meta-analysis (metafor ``cumul``): the pooled result after adding each study in ``order``.
 
     ``order`` sorts the studies (e.g. by year); default: as given. Row i pools the first i studies.
@@ -149,12 +152,14 @@ def cumulative(
     mask = np.tril(np.ones((k, k), dtype=bool))
     Y = np.where(mask, y[None, :], np.nan)
     V = np.where(mask, v[None, :], np.nan)
-    frame = pool(Y, V, method=method, test=test, level=level).to_frame()[["k"] + _FIT_COLUMNS]
+    frame = pool(Y, V, method=method, test=test, level=level, root=root).to_frame()[["k"] + _FIT_COLUMNS]
     frame.insert(0, "study", names)
-    return frame
+    return TableResult("Cumulative meta-analysis", frame, dict(method=method, test=test, level=level))
 
 
-def baujat(yi: ArrayLike, vi: ArrayLike, *, method: str = "REML", test: str = "z", labels=None) -> pd.DataFrame:
+def baujat(
+    yi: ArrayLike, vi: ArrayLike, *, method: str = "REML", test: str = "z", labels=None, root: str = "global"
+) -> TableResult:
     """Baujat coordinates (metafor ``baujat``): ``x`` = the study's contribution to
     heterogeneity, (y_i - μ̂)²/(tau² + v_i); ``y`` = its influence on the pooled
     estimate, (μ̂ - μ̂_(-i))²/Var(μ̂_(-i)).
@@ -165,18 +170,22 @@ def baujat(yi: ArrayLike, vi: ArrayLike, *, method: str = "REML", test: str = "z
     meta-analyses. Stat Med 21:2641-2652.
     """
     y, v, names = _inputs(yi, vi, labels)
-    full = pool(y, v, method=method)
-    loo = pool(_drop_one(y), _drop_one(v), method=method, test=test)
-    return pd.DataFrame(
+    check_test(test)
+    full = pool(y, v, method=method, root=root)
+    loo = pool(_drop_one(y), _drop_one(v), method=method, test=test, root=root)
+    table = pd.DataFrame(
         {
             "study": names,
             "x": (y - full.estimate) ** 2 / (full.tau2 + v),
             "y": (loo.estimate - full.estimate) ** 2 / loo.se**2,
         }
     )
+    return TableResult("Baujat", table, dict(method=method, test=test))
 
 
-def gosh(yi: ArrayLike, vi: ArrayLike, *, method: str = "REML", max_k: int = 15, labels=None) -> pd.DataFrame:
+def gosh(
+    yi: ArrayLike, vi: ArrayLike, *, method: str = "REML", max_k: int = 15, labels=None, root: str = "global"
+) -> TableResult:
     """Fit every non-empty subset of the studies (GOSH; metafor ``gosh``).
 
     Subsets are ordered as metafor's: by size, then colexicographically. Returns
@@ -201,77 +210,12 @@ def gosh(yi: ArrayLike, vi: ArrayLike, *, method: str = "REML", max_k: int = 15,
     incl = np.array([[i in c for i in range(k)] for c in combos])
     Y = np.where(incl, y[None, :], np.nan)
     V = np.where(incl, v[None, :], np.nan)
-    res = pool(Y, V, method=method)
+    res = pool(Y, V, method=method, root=root)
     frame = pd.DataFrame(
         {"k": res.k, "q": res.q, "i2": res.i2, "h2": res.h2, "tau2": res.tau2, "estimate": res.estimate}
     )
     for i, name in enumerate(names):
         frame[name] = incl[:, i]
-    return frame
+    return TableResult("GOSH", frame, dict(method=method))
 
 
-def baujat_plot(frame: pd.DataFrame, *, ax=None):
-    """Scatter of :func:`baujat` output with study labels; returns the Axes."""
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=(5.5, 4.5))
-    ax.scatter(frame["x"], frame["y"], color="#1f5fa8")
-    for r in frame.itertuples(index=False):
-        ax.annotate(r.study, (r.x, r.y), xytext=(3, 3), textcoords="offset points", fontsize=7)
-    ax.set_xlabel("Contribution to overall heterogeneity", fontsize=8)
-    ax.set_ylabel("Influence on overall result", fontsize=8)
-    return ax
-
-
-def gosh_plot(frame: pd.DataFrame, *, ax=None):
-    """I² against the pooled estimate for every subset of :func:`gosh`; returns the Axes."""
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=(5.5, 4.5))
-    sel = frame[frame["k"] > 1]
-    ax.scatter(sel["estimate"], 100 * sel["i2"], s=4, alpha=0.4, color="#1f5fa8", linewidths=0)
-    ax.set_xlabel("Pooled estimate", fontsize=8)
-    ax.set_ylabel("I² (%)", fontsize=8)
-    return ax
-
-
-def influence_plot(frame: pd.DataFrame, *, ax=None):
-    """Studentized residuals and Cook's distances from :func:`influence`, influential studies in red."""
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=(6, 0.3 * len(frame) + 1.2))
-    y = -np.arange(len(frame))
-    colours = np.where(frame["influential"], "#c0392b", "#1f5fa8")
-    ax.barh(y, frame["cook_d"], color=colours)
-    ax.set_yticks(y, frame["study"], fontsize=7.5)
-    ax.set_xlabel("Cook's distance (red: influential by metafor's rule)", fontsize=8)
-    return ax
-
-
-def _rows_forest(frame: pd.DataFrame, labels: list[str], xlabel: str, ax):
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=(6.5, 0.3 * len(frame) + 1.2))
-    y = -np.arange(len(frame), dtype=float)
-    ax.hlines(y, frame["ci_low"], frame["ci_high"], color="black", lw=1)
-    ax.plot(frame["estimate"], y, "D", color="#1f5fa8", ms=4)
-    ax.axvline(0, color="black", lw=0.8)
-    ax.set_yticks(y, labels, fontsize=7.5)
-    ax.set_xlabel(xlabel, fontsize=8)
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    return ax
-
-
-def leave_one_out_plot(frame: pd.DataFrame, *, ax=None):
-    """Pooled estimate and CI with each study left out (:func:`leave_one_out`); returns the Axes."""
-    return _rows_forest(frame, [f"without {s}" for s in frame["study"]], "Pooled estimate without the study", ax)
-
-
-def cumulative_plot(frame: pd.DataFrame, *, ax=None):
-    """Pooled estimate and CI as studies are added (:func:`cumulative`); returns the Axes."""
-    return _rows_forest(frame, [f"+ {s}" for s in frame["study"]], "Cumulative pooled estimate", ax)

@@ -1,16 +1,18 @@
-"""Subgroup analysis and the test for subgroup differences."""
+"""Subgroup analysis and the test for subgroup differences (separate or common tau²)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 from scipy import stats
 
-from .estimators import Data, estimate_tau2, weights, wls
+from .engine import Data, estimate_tau2, normalise_method
+from .inference import check_test, knha_scale, uses_t
 from .pooling import PoolResult, pool
+from .results import Result
 
 __all__ = ["TAU2_SCOPES", "SubgroupResult", "between_groups_common", "subgroup_analysis"]
 
@@ -18,8 +20,8 @@ __all__ = ["TAU2_SCOPES", "SubgroupResult", "between_groups_common", "subgroup_a
 TAU2_SCOPES = ("separate", "common")
 
 
-@dataclass(frozen=True)
-class SubgroupResult:
+@dataclass(frozen=True, repr=False)
+class SubgroupResult(Result):
     """Per-subgroup pooled results, the overall result and the test between them.
 
     Attributes
@@ -37,6 +39,9 @@ class SubgroupResult:
     df_resid : int or None
     tau2_common : float or None
         The shared tau² when ``tau2_scope == "common"``.
+    labels : tuple
+        The subgroup of each study, in input order: ``overall.yi[i]`` is in
+        subgroup ``labels[i]`` (groups need not be contiguous).
     """
 
     groups: dict[str, PoolResult]
@@ -47,6 +52,11 @@ class SubgroupResult:
     tau2_scope: str
     df_resid: int | None = None
     tau2_common: float | None = None
+    labels: tuple = field(default=(), repr=False)
+
+    def members(self, group: str) -> np.ndarray:
+        """Indices (input order) of the studies in ``group``."""
+        return np.flatnonzero(np.asarray(self.labels, dtype=object) == group)
 
     @property
     def i2_between(self) -> float:
@@ -72,7 +82,13 @@ class SubgroupResult:
         out["q_between"], out["df_between"], out["p_between"] = self.q_between, self.df_between, self.p_between
         return out
 
-    def __str__(self) -> str:
+    def _title(self) -> str:
+        return (
+            f"Subgroup analysis ({len(self.groups)} subgroups, k = {self.overall.k}, {self.tau2_scope} tau^2): "
+            f"{self.statistic_name} = {self.q_between:.4f}, p = {self.p_between:.4g}"
+        )
+
+    def _summary_lines(self) -> list[str]:
         lines = []
         for label, res in self.groups.items():
             lines.append(
@@ -86,10 +102,7 @@ class SubgroupResult:
             f"Test for subgroup differences ({self.tau2_scope} tau^2): "
             f"{self.statistic_name}({df}) = {self.q_between:.4f}, p = {self.p_between:.4g}"
         )
-        return "\n".join(lines)
-
-    def _repr_html_(self) -> str:
-        return self.to_frame()._repr_html_()
+        return lines
 
 
 def subgroup_analysis(
@@ -101,6 +114,7 @@ def subgroup_analysis(
     test: str = "z",
     level: float = 0.95,
     tau2: str = "separate",
+    root: str = "global",
 ) -> SubgroupResult:
     """Pool within subgroups and test whether the subgroup effects differ.
 
@@ -119,8 +133,10 @@ def subgroup_analysis(
         SEs are the HKSJ ones. "common": one tau² for all subgroups, estimated
         from the mixed-effects model ``rma(yi, vi, mods = ~ factor(group))``;
         the test is metafor's omnibus QM, χ²(G-1), or QM/(G-1) against
-        F(G-1, k-G) under "t" (scaled by the HKSJ factor under "knha"/"adhoc"). Each subgroup is then pooled with that tau² fixed
-        (meta's ``tau.common = TRUE``).
+        F(G-1, k-G) under "t" (scaled by the HKSJ factor under "knha"/"adhoc").
+        Each subgroup is then pooled with that tau² fixed (meta's
+        ``tau.common = TRUE``).
+    root : as for :func:`analysis.pool` (ML/REML only).
 
     Returns
     -------
@@ -140,39 +156,48 @@ def subgroup_analysis(
     """
     if tau2 not in TAU2_SCOPES:
         raise ValueError(f"tau2 must be one of {TAU2_SCOPES}; got {tau2!r}")
+    check_test(test)
     y = np.asarray(yi, dtype=float)
     v = np.asarray(vi, dtype=float)
     labels = np.asarray(groups, dtype=object)
     if y.ndim != 1 or labels.shape != y.shape:
         raise ValueError(f"yi, vi and groups must be 1-D and of one length; got {y.shape}, {v.shape}, {labels.shape}")
-    overall = pool(y, v, method=method, test=test, level=level)  # validates yi, vi and options
+    overall = pool(y, v, method=method, test=test, level=level, root=root)  # validates yi, vi and options
     order = list(dict.fromkeys(labels.tolist()))
     members = [labels == g for g in order]
     G, k = len(order), len(y)
     if tau2 == "separate":
-        fits = {str(g): pool(y[m], v[m], method=method, test=test, level=level) for g, m in zip(order, members)}
+        fits = {str(g): pool(y[m], v[m], method=method, test=test, level=level, root=root) for g, m in zip(order, members)}
         est = np.array([f.estimate for f in fits.values()])
         se = np.array([f.se for f in fits.values()])
         w = 1 / se**2
         q_b = float((w * (est - (w * est).sum() / w.sum()) ** 2).sum()) if G > 1 else 0.0
         p_b = float(stats.chi2.sf(q_b, G - 1)) if G > 1 else float("nan")
-        return SubgroupResult(fits, overall, q_b, G - 1, p_b, tau2)
+        return SubgroupResult(fits, overall, q_b, G - 1, p_b, tau2, labels=tuple(str(g) for g in labels.tolist()))
 
     codes = np.array([order.index(g) for g in labels.tolist()])
-    stat, t2 = between_groups_common(y, v, codes[:, None], G, method=method, test=test)
+    stat, t2 = between_groups_common(y, v, codes[:, None], G, method=method, test=test, root=root)
     common = float(t2[0])
-    fix = None if str(method).upper() in ("EE", "FE") else common
+    fix = None if normalise_method(method) == "EE" else common
     fits = {str(g): pool(y[m], v[m], method=method, test=test, level=level, tau2=fix) for g, m in zip(order, members)}
     stat = float(stat[0])
-    if test in ("t", "knha", "adhoc"):
+    names = tuple(str(g) for g in labels.tolist())
+    if uses_t(test):
         p_b = float(stats.f.sf(stat, G - 1, k - G)) if G > 1 and k > G else float("nan")
-        return SubgroupResult(fits, overall, stat, G - 1, p_b, tau2, df_resid=k - G, tau2_common=common)
+        return SubgroupResult(fits, overall, stat, G - 1, p_b, tau2, df_resid=k - G, tau2_common=common, labels=names)
     p_b = float(stats.chi2.sf(stat, G - 1)) if G > 1 else float("nan")
-    return SubgroupResult(fits, overall, stat, G - 1, p_b, tau2, tau2_common=common)
+    return SubgroupResult(fits, overall, stat, G - 1, p_b, tau2, tau2_common=common, labels=names)
 
 
 def between_groups_common(
-    y: np.ndarray, v: np.ndarray, codes: np.ndarray, n_groups: int, *, method: str = "REML", test: str = "z"
+    y: np.ndarray,
+    v: np.ndarray,
+    codes: np.ndarray,
+    n_groups: int,
+    *,
+    method: str = "REML",
+    test: str = "z",
+    root: str = "global",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Test statistic for group differences under one common tau², for many labellings at once.
 
@@ -187,19 +212,14 @@ def between_groups_common(
     ypad = np.where(member, y[:, None, None], np.nan)
     vpad = np.where(member, v[:, None, None], np.nan)
     d = Data.from_padded(ypad, vpad)
-    method_n = "EE" if str(method).upper() == "FE" else str(method).upper()
     with np.errstate(divide="ignore", invalid="ignore"):
-        t2 = estimate_tau2(d, method_n)
-        w = weights(d, t2)
-        wsum, mu, r = wls(d, w)
+        t2 = estimate_tau2(d, normalise_method(method), root=root)
+        w = d.weights(t2)
+        wsum, mu, r = d.fit(w)
         total = wsum.sum(axis=0)
         q_m = (wsum * (mu - (wsum * mu).sum(axis=0) / total) ** 2).sum(axis=0)
         G = d.p
-        if test in ("t", "knha", "adhoc"):
-            s2w = np.ones(R)
-            if test != "t":
-                s2w = np.where(k > G, (w * r**2).sum(axis=(0, 1)) / np.maximum(k - G, 1), np.nan)
-                if test == "adhoc":
-                    s2w = np.maximum(s2w, 1.0)
+        if uses_t(test):
+            s2w = np.where(k > G, knha_scale((w * r**2).sum(axis=(0, 1)), k - G, test), np.nan)
             return np.where(G > 1, q_m / np.maximum(G - 1, 1) / s2w, np.nan), t2
     return q_m, t2

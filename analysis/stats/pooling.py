@@ -3,7 +3,9 @@
 :func:`pool` is the one fitting entry point. It follows metafor 3.8-1
 ``rma.uni`` (intercept-only model) and was checked against it on metafor's
 own data sets for every estimator, test and prediction-interval option
-(tests/reference/make_reference.R, tests/test_pooling.py).
+(tests/reference/make_reference.R, tests/test_pooling.py). One meta-analysis
+gives a :class:`PoolResult`; 2-D input gives a :class:`PoolBatch` whose rows
+are :class:`PoolResult` objects.
 """
 
 from __future__ import annotations
@@ -16,13 +18,12 @@ import pandas as pd
 from numpy.typing import ArrayLike
 from scipy import stats
 
-from .estimators import TAU2_METHODS, Data, estimate_tau2, q_profile, weights, wls
+from .engine import ROOT_RULES, TAU2_METHODS, Data, estimate_tau2, normalise_method, q_profile
+from .inference import TESTS, check_test, critical_value, knha_scale
+from .results import Result
 
-__all__ = ["I2_METHODS", "PI_METHODS", "TESTS", "PoolResult", "Tau2Interval", "pool", "tau2_confint"]
+__all__ = ["I2_METHODS", "PI_METHODS", "TESTS", "PoolBatch", "PoolResult", "Tau2Interval", "pool", "tau2_confint"]
 
-#: Inference for the pooled mean: Wald z, t(k-1) with the usual SE, Hartung-
-#: Knapp-Sidik-Jonkman, and metafor's "adhoc" HKSJ with its factor floored at 1.
-TESTS = ("z", "t", "knha", "adhoc")
 #: Prediction-interval conventions (see :func:`pool`).
 PI_METHODS = ("metafor", "hts", "t")
 #: I² conventions (see :func:`pool`).
@@ -34,27 +35,8 @@ _FRAME_FIELDS = (
 )  # fmt: skip
 
 
-@dataclass(frozen=True)
-class PoolResult:
-    """A fitted meta-analysis (or, for 2-D input, one per row: then each numeric
-    field is an array).
-
-    Attributes
-    ----------
-    k : number of studies.
-    estimate, se, ci_low, ci_high : pooled effect, its SE and CI.
-    statistic, df, pvalue : test of the pooled effect (z, or t with ``df``;
-        ``df`` is NaN for z).
-    tau2, tau : between-study variance and SD.
-    i2 : I² as a fraction in [0, 1]; h2 : H².
-    q, q_df, q_pvalue : Cochran's Q (common-effect weights) and its χ² test.
-    pi_low, pi_high : prediction interval.
-    method, test, level, pi_method, i2_method : the options used.
-    yi, vi : the input; ``weights`` (a property) gives each study's
-        percentage weight, 100 (1/(vi + tau²)) / Σ 1/(vi + tau²).
-    notes : what the reader should know (k = 1, fixed tau², ...).
-    """
-
+@dataclass(frozen=True, repr=False)
+class _Pooled(Result):
     k: Any
     estimate: Any
     se: Any
@@ -80,17 +62,9 @@ class PoolResult:
     yi: np.ndarray = field(default=None, repr=False)
     vi: np.ndarray = field(default=None, repr=False)
     notes: tuple[str, ...] = ()
-
-    @property
-    def weights(self) -> np.ndarray:
-        """Percentage weight of each study in the pooled estimate (NaN in padded cells)."""
-        w = 1 / (np.asarray(self.vi) + np.asarray(self.tau2)[..., None])
-        return 100 * w / np.nansum(w, axis=-1, keepdims=True)
-
-    @property
-    def batch(self) -> bool:
-        """True when this result holds one meta-analysis per row of 2-D input."""
-        return np.ndim(self.estimate) > 0
+    tau2_fixed: bool = False
+    root: str = "global"
+    modes: Any = 1
 
     def to_frame(self) -> pd.DataFrame:
         """One row per meta-analysis with fixed column names (level is metadata)."""
@@ -101,18 +75,62 @@ class PoolResult:
         frame["method"], frame["test"], frame["level"] = self.method, self.test, self.level
         return frame
 
-    def tau2_ci(self) -> Tau2Interval:
-        """Q-profile confidence interval for tau², I² and H² at this result's level."""
-        return tau2_confint(self.yi, self.vi, level=self.level)
+    @property
+    def options(self) -> dict:
+        """Everything needed to rerun the fit."""
+        return dict(
+            method=self.method, test=self.test, level=self.level, pi=self.pi_method, i2=self.i2_method, root=self.root
+        )
 
-    def __str__(self) -> str:
-        if self.batch:
-            return f"PoolResult: {len(self.estimate)} meta-analyses ({self.method}, test={self.test}); see to_frame()"
-        pct = int(round(self.level * 100))
+
+@dataclass(frozen=True, repr=False)
+class PoolResult(_Pooled):
+    """A fitted meta-analysis.
+
+    Attributes
+    ----------
+    k : number of studies.
+    estimate, se, ci_low, ci_high : pooled effect, its SE and CI.
+    statistic, df, pvalue : test of the pooled effect (z, or t with ``df``;
+        ``df`` is NaN for z).
+    tau2, tau : between-study variance and SD.
+    i2 : I² as a fraction in [0, 1]; h2 : H².
+    q, q_df, q_pvalue : Cochran's Q (common-effect weights) and its χ² test.
+    pi_low, pi_high : prediction interval.
+    method, test, level, pi_method, i2_method, root : the options used.
+    yi, vi : the input; ``weights`` (a property) gives each study's
+        percentage weight, 100 (1/(vi + tau²)) / Σ 1/(vi + tau²).
+    tau2_fixed : True when tau² was given, not estimated.
+    modes : local maxima of the (restricted) likelihood found (ML/REML; 1 otherwise).
+    notes : what the reader should know (k = 1, fixed tau², several maxima, ...).
+    """
+
+    @property
+    def weights(self) -> np.ndarray:
+        """Percentage weight of each study in the pooled estimate."""
+        w = 1 / (np.asarray(self.vi) + self.tau2)
+        return 100 * w / w.sum()
+
+    @property
+    def batch(self) -> bool:
+        return False
+
+    def tau2_ci(self) -> Tau2Interval:
+        """Q-profile confidence interval for tau², I² and H² at this result's level,
+        beside this fit's own tau² (estimated by its method, or the fixed value)."""
+        return tau2_confint(
+            self.yi, self.vi, level=self.level, method=self.method, tau2=self.tau2 if self.tau2_fixed else None
+        )
+
+    def _title(self) -> str:
         model = "Common-effect" if self.method == "EE" else f"Random-effects ({self.method})"
+        return f"{model} model (k = {self.k}): estimate {self.estimate:.4f} [{self.ci_low:.4f}, {self.ci_high:.4f}]"
+
+    def _summary_lines(self) -> list[str]:
+        pct = int(round(self.level * 100))
+        fixed = " (fixed)" if self.tau2_fixed else ""
         lines = [
-            f"{model} model (k = {self.k})",
-            f"tau^2 = {self.tau2:.4f}, tau = {self.tau:.4f}, I^2 = {100 * self.i2:.2f}%, H^2 = {self.h2:.4f}",
+            f"tau^2 = {self.tau2:.4f}{fixed}, tau = {self.tau:.4f}, I^2 = {100 * self.i2:.2f}%, H^2 = {self.h2:.4f}",
             f"Q({self.q_df}) = {self.q:.4f}, p = {self.q_pvalue:.4g}",
             f"estimate = {self.estimate:.4f}, se = {self.se:.4f}, {pct}% CI [{self.ci_low:.4f}, {self.ci_high:.4f}]",
             f"{'z' if self.test == 'z' else 't'} = {self.statistic:.4f}"
@@ -120,15 +138,62 @@ class PoolResult:
             + f", p = {self.pvalue:.4g}",
             f"{pct}% prediction interval [{self.pi_low:.4f}, {self.pi_high:.4f}] ({self.pi_method})",
         ]
-        lines += [f"Note: {n}" for n in self.notes]
-        return "\n".join(lines)
-
-    def _repr_html_(self) -> str:
-        return self.to_frame()._repr_html_()
+        return lines + [f"Note: {n}" for n in self.notes]
 
 
-@dataclass(frozen=True)
-class Tau2Interval:
+@dataclass(frozen=True, repr=False)
+class PoolBatch(_Pooled):
+    """Many meta-analyses fitted at once (2-D input to :func:`pool`).
+
+    Every numeric attribute of :class:`PoolResult` is an array with one entry
+    per row; ``batch[i]`` is row i as an ordinary :class:`PoolResult`.
+    """
+
+    @property
+    def batch(self) -> bool:
+        return True
+
+    @property
+    def weights(self) -> np.ndarray:
+        """Percentage weights per row (NaN in padded cells)."""
+        w = 1 / (np.asarray(self.vi) + np.asarray(self.tau2)[..., None])
+        return 100 * w / np.nansum(w, axis=-1, keepdims=True)
+
+    def __len__(self) -> int:
+        return len(self.estimate)
+
+    def __getitem__(self, i: int) -> PoolResult:
+        if not isinstance(i, (int, np.integer)):
+            raise TypeError("index a PoolBatch with one integer; to_frame() gives the table")
+        n = len(self)
+        if not -n <= i < n:
+            raise IndexError(f"row {i} of a batch of {n}")
+        keep = ~np.isnan(self.yi[i])
+        values = {}
+        for f in fields(_Pooled):
+            value = getattr(self, f.name)
+            if f.name in ("yi", "vi"):
+                value = value[i][keep].copy()
+            elif isinstance(value, np.ndarray):
+                value = value[i].item()
+            values[f.name] = value
+        values["notes"] = tuple(n for n in self.notes if not n.startswith("k = 1") or values["k"] == 1)
+        return PoolResult(**values)
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def tau2_ci(self) -> Tau2Interval:
+        return tau2_confint(
+            self.yi, self.vi, level=self.level, method=self.method, tau2=self.tau2 if self.tau2_fixed else None
+        )
+
+    def _title(self) -> str:
+        return f"{len(self)} meta-analyses ({self.method}, test={self.test})"
+
+
+@dataclass(frozen=True, repr=False)
+class Tau2Interval(Result):
     """Q-profile interval for tau² and the I² (fraction) and H² it implies."""
 
     tau2: Any
@@ -139,15 +204,36 @@ class Tau2Interval:
     h2_low: Any
     h2_high: Any
     level: float
+    method: str = "REML"
 
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame({f.name: np.atleast_1d(getattr(self, f.name)) for f in fields(self)})
 
+    def _title(self) -> str:
+        if np.ndim(self.tau2):
+            return f"Q-profile intervals for tau^2 ({len(self.tau2)} meta-analyses)"
+        pct = int(round(self.level * 100))
+        return f"tau^2 = {self.tau2:.4f} ({self.method}), {pct}% Q-profile CI [{self.tau2_low:.4f}, {self.tau2_high:.4f}]"
+
+
+def _numeric(name: str, values: ArrayLike) -> np.ndarray:
+    """A float array from real numbers only: no bools, text or complex values."""
+    a = np.asarray(values)
+    if a.dtype == object:
+        try:
+            a = np.asarray(values, dtype=float)
+        except (TypeError, ValueError):
+            raise ValueError(f"{name} must hold real numbers; got {a.ravel()[:3].tolist()}") from None
+    if a.dtype.kind not in "iuf":
+        raise ValueError(f"{name} must hold real numbers; got dtype {a.dtype} ({a.ravel()[:3].tolist()})")
+    return a.astype(float)
+
 
 def _as_padded(yi: ArrayLike, vi: ArrayLike) -> tuple[np.ndarray, np.ndarray, bool]:
     """Validate input and return (R, K) arrays plus whether the input was 2-D."""
-    y = np.asarray(yi, dtype=float)
-    v = np.asarray(vi, dtype=float)
+    if isinstance(yi, pd.Series) and isinstance(vi, pd.Series) and not yi.index.equals(vi.index):
+        raise ValueError("yi and vi are pandas Series with different indexes; align them first (pairing is by label)")
+    y, v = _numeric("yi", yi), _numeric("vi", vi)
     if y.ndim not in (1, 2) or y.shape != v.shape:
         raise ValueError(f"yi and vi must be 1-D or 2-D arrays of the same shape; got {y.shape} and {v.shape}")
     batch = y.ndim == 2
@@ -165,29 +251,26 @@ def _as_padded(yi: ArrayLike, vi: ArrayLike) -> tuple[np.ndarray, np.ndarray, bo
         raise ValueError("a row has no studies (all NaN)")
     if np.nanmin(v2) <= 0:
         raise ValueError("sampling variances vi must be > 0")
+    # Squares of the effects enter Q and the estimators: beyond ~1e150 they overflow.
+    big = max(np.nanmax(np.abs(y2)), np.nanmax(v2), 1 / np.nanmin(v2))
+    if big > 1e150:
+        raise ValueError("yi or vi is too large or vi too small (beyond 1e150) to pool in double precision; rescale")
     return y2, v2, batch
 
 
 def _fit_row_stats(d: Data, tau2: np.ndarray, test: str, level: float):
     """Pooled estimate, SE, test and CI for each row at the given tau²."""
     k = d.k
-    w = weights(d, tau2)
-    wsum, mu, r = wls(d, w)
+    w = d.weights(tau2)
+    wsum, mu, r = d.fit(w)
     est = mu[0]
     se = 1 / np.sqrt(wsum[0])
     df = np.where(k > 1, k - 1, np.nan).astype(float)
     if test in ("knha", "adhoc"):
-        rss = (w * r**2).sum(axis=(0, 1))
-        s2w = np.where(rss <= np.finfo(float).eps, 0.0, rss / np.maximum(k - 1, 1))
-        if test == "adhoc":
-            s2w = np.maximum(s2w, 1.0)
-        se = np.where(k > 1, se * np.sqrt(s2w), se)
+        se = np.where(k > 1, se * np.sqrt(knha_scale((w * r**2).sum(axis=(0, 1)), k - 1, test)), se)
     use_t = (test != "z") & (k > 1)
     stat = est / se
-    alpha = 1 - level
-    safe_df = np.where(use_t, df, 1.0)
-    crit = np.where(use_t, stats.t.isf(alpha / 2, safe_df), stats.norm.isf(alpha / 2))
-    pval = np.where(use_t, 2 * stats.t.sf(np.abs(stat), safe_df), 2 * stats.norm.sf(np.abs(stat)))
+    crit, pval = critical_value(level, np.where(use_t, df, np.nan), stat)
     return est, se, stat, np.where(use_t, df, np.nan), pval, crit
 
 
@@ -201,19 +284,21 @@ def pool(
     tau2: float | ArrayLike | None = None,
     pi: str = "metafor",
     i2: str = "metafor",
-) -> PoolResult:
+    root: str = "global",
+) -> PoolResult | PoolBatch:
     """Pool effect sizes by inverse-variance weighting.
 
     Parameters
     ----------
     yi, vi : array_like
-        Effect sizes and sampling variances, 1-D (one meta-analysis) or 2-D
-        (one meta-analysis per row; NaN in both pads shorter rows). Inputs are
+        Effect sizes and sampling variances (real numbers), 1-D (one
+        meta-analysis) or 2-D (one meta-analysis per row; NaN in both pads
+        shorter rows). Two pandas Series must share their index. Inputs are
         never modified.
     method : str
         tau² estimator as spelled in metafor: "EE" (alias "FE": common
         effect), "DL", "HE", "HS", "SJ", "PM", "EB", "ML", "REML" (default,
-        as metafor's ``rma``). See :func:`analysis.estimators.estimate_tau2`.
+        as metafor's ``rma``). See :func:`analysis.stats.engine.estimate_tau2`.
     test : {"z", "t", "knha", "adhoc"}
         Inference for the pooled effect, as metafor's ``test``: Wald z
         (default); t(k-1) with the usual SE; Hartung-Knapp-Sidik-Jonkman
@@ -222,6 +307,7 @@ def pool(
         Confidence level, e.g. 0.95.
     tau2 : float or array, optional
         Fix tau² at this value instead of estimating it (metafor's ``tau2=``).
+        Not allowed with ``method="EE"`` (whose tau² is 0 by definition).
     pi : {"metafor", "hts", "t"}
         Prediction interval μ̂ ± c √(SE² + tau²). "metafor" (default,
         ``predict.rma``): c = z, or t(k-1) under "t"/"knha"/"adhoc". "hts"
@@ -231,11 +317,17 @@ def pool(
         "metafor" (default): I² = tau²/(tau² + ṽ) with ṽ = (k-1)/(Σw - Σw²/Σw)
         for random-effects models and (Q - df)/Q for EE. "q" (RevMan 5, meta):
         I² = max(0, (Q - df)/Q) for every model. H² follows the same choice.
+    root : {"global", "metafor"}
+        ML/REML only: "global" (default) takes the global maximum of the
+        (restricted) likelihood over tau² >= 0 and says in ``notes`` when the
+        likelihood has several local maxima; "metafor" takes the local maximum
+        nearest metafor's starting value (then 0 if the likelihood there is
+        higher), as metafor's ``rma`` does.
 
     Returns
     -------
-    PoolResult
-        Frozen result; ``to_frame()`` gives a tidy table.
+    PoolResult or PoolBatch
+        Frozen result; ``to_frame()`` gives a tidy table, ``summary()`` a text.
 
     Notes
     -----
@@ -244,7 +336,10 @@ def pool(
 
     Checked against metafor 3.8-1 ``rma()`` and ``predict()`` for every
     method x test on five data sets (tests/test_pooling.py; rtol 1e-10 for
-    closed-form estimators, 1e-7 for iterative ones).
+    closed-form estimators, 1e-7 for iterative ones). metafor's Fisher scoring
+    stops when tau² moves by less than 1e-5 (PM: 1.2e-4 on Q's scale), so on
+    some data its default fit differs from this one by more than 1e-3
+    relative; run with ``control = list(threshold = 1e-10)`` it agrees.
 
     References
     ----------
@@ -265,26 +360,28 @@ def pool(
     >>> round(res.estimate, 4), round(res.tau2, 4)
     (0.2524, 0.0171)
     """
-    method = "EE" if str(method).upper() == "FE" else str(method).upper()
-    if method not in TAU2_METHODS:
-        raise ValueError(f"method must be one of {TAU2_METHODS} (or 'FE'); got {method!r}")
-    if test not in TESTS:
-        raise ValueError(f"test must be one of {TESTS}; got {test!r}")
+    method = normalise_method(method)
+    check_test(test)
     if pi not in PI_METHODS:
         raise ValueError(f"pi must be one of {PI_METHODS}; got {pi!r}")
     if i2 not in I2_METHODS:
         raise ValueError(f"i2 must be one of {I2_METHODS}; got {i2!r}")
+    if root not in ROOT_RULES:
+        raise ValueError(f"root must be one of {ROOT_RULES}; got {root!r}")
     if not 0 < level < 1:
         raise ValueError(f"level must be in (0, 1); got {level}")
+    if tau2 is not None and method == "EE":
+        raise ValueError("method='EE' fixes tau^2 at 0; to pool with a given tau^2 choose a random-effects method")
     y, v, batch = _as_padded(yi, vi)
     d = Data.from_padded(y.T[:, None, :], v.T[:, None, :])
     k = d.k
     notes: list[str] = []
+    modes = np.ones(k.shape, int)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        if tau2 is None or method == "EE":
-            t2 = estimate_tau2(d, method)
+        if tau2 is None:
+            t2, modes = estimate_tau2(d, method, root=root, with_modes=True)
         else:
-            t2 = np.broadcast_to(np.asarray(tau2, dtype=float), k.shape).copy()
+            t2 = np.broadcast_to(_numeric("tau2", tau2), k.shape).copy()
             if (t2 < 0).any() or not np.isfinite(t2).all():
                 raise ValueError("a fixed tau2 must be finite and >= 0")
             notes.append(f"tau^2 fixed at the given value, not estimated by {method}")
@@ -304,6 +401,13 @@ def pool(
             pdf = k - (2 if pi == "hts" else 1)
             pcrit = np.where(pdf >= 1, stats.t.isf((1 - level) / 2, np.maximum(pdf, 1)), np.nan)
         half = pcrit * np.sqrt(se**2 + t2)
+    if not np.isfinite(est).all() or not np.isfinite(t2).all():
+        raise ValueError("the fit overflowed (non-finite estimate or tau^2); rescale yi and vi")
+    if (modes > 1).any():
+        notes.append(
+            f"the {method} likelihood has several local maxima ({int(modes.max())} found); "
+            + ("the global maximum is reported" if root == "global" else "metafor's rule picked the reported one")
+        )
     single = k == 1
     if single.any():
         notes.append(
@@ -318,7 +422,8 @@ def pool(
         a = np.asarray(a)
         return a if batch else a[0].item()
 
-    return PoolResult(
+    cls = PoolBatch if batch else PoolResult
+    return cls(
         k=out(k),
         estimate=out(est),
         se=out(se),
@@ -344,23 +449,37 @@ def pool(
         yi=y if batch else y[0].copy(),
         vi=v if batch else v[0].copy(),
         notes=tuple(notes),
+        tau2_fixed=tau2 is not None,
+        root=root,
+        modes=out(modes),
     )
 
 
-def tau2_confint(yi: ArrayLike, vi: ArrayLike, *, level: float = 0.95, method: str = "REML") -> Tau2Interval:
+def tau2_confint(
+    yi: ArrayLike,
+    vi: ArrayLike,
+    *,
+    level: float = 0.95,
+    method: str = "REML",
+    tau2: float | ArrayLike | None = None,
+    root: str = "global",
+) -> Tau2Interval:
     """Q-profile confidence interval for tau² (metafor ``confint(rma(...))``).
 
     Bounds solve the generalised Q equation (Viechtbauer 2007); I² and H²
-    bounds follow from them with metafor's ṽ. ``method`` only sets the point
-    estimate reported beside the bounds. Accepts 1-D or 2-D input like
-    :func:`pool`; rows with k < 2 give NaN. Checked against metafor 3.8-1
-    ``confint(rma(...))`` at two levels on five data sets.
+    bounds follow from them with metafor's ṽ. ``method`` (or a fixed ``tau2``)
+    sets the point estimate reported beside the bounds. Accepts 1-D or 2-D
+    input like :func:`pool`; rows with k < 2 give NaN. Checked against metafor
+    3.8-1 ``confint(rma(...))`` at two levels on five data sets.
     """
     y, v, batch = _as_padded(yi, vi)
     d = Data.from_padded(y.T[:, None, :], v.T[:, None, :])
-    method = "EE" if str(method).upper() == "FE" else str(method).upper()
+    method = normalise_method(method)
     with np.errstate(divide="ignore", invalid="ignore"):
-        t2 = estimate_tau2(d, method)
+        if tau2 is None:
+            t2 = estimate_tau2(d, method, root=root)
+        else:
+            t2 = np.broadcast_to(_numeric("tau2", tau2), d.k.shape).astype(float)
         lo, hi = q_profile(d, level)
         vt = (d.k - 1) / d.common_effect[1]
 
@@ -376,4 +495,5 @@ def tau2_confint(yi: ArrayLike, vi: ArrayLike, *, level: float = 0.95, method: s
         h2_low=out(lo / vt + 1),
         h2_high=out(hi / vt + 1),
         level=level,
+        method=method if tau2 is None else "fixed",
     )

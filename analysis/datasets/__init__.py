@@ -1,4 +1,4 @@
-"""Public example data sets (see ``analysis/example_data/README.md``)."""
+"""Public example data sets, each with its source in ``analysis/datasets/README.md``."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pandas as pd
 
 __all__ = ["bcg", "franchini2012"]
 
-_DIR = Path(__file__).resolve().parent / "example_data"
+_DIR = Path(__file__).resolve().parent
 
 
 def bcg() -> pd.DataFrame:

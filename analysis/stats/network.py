@@ -31,9 +31,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import linalg, optimize, stats
+from scipy import linalg, stats
 
-__all__ = ["NMA_METHODS", "NetworkResult", "league_plot", "network_forest", "network_graph", "network_meta_analysis"]
+from .engine import maximise_likelihood_1d, normalise_method
+from .results import Result
+
+__all__ = ["NMA_METHODS", "NetworkResult", "network_meta_analysis"]
 
 NMA_METHODS = ("EE", "DL", "ML", "REML")
 
@@ -48,8 +51,8 @@ class _Study:
     n: np.ndarray | None  # patients per arm
 
 
-@dataclass(frozen=True)
-class NetworkResult:
+@dataclass(frozen=True, repr=False)
+class NetworkResult(Result):
     """A fitted network meta-analysis.
 
     Attributes
@@ -77,6 +80,7 @@ class NetworkResult:
     method: str
     level: float
     small_values: str
+    measure: str
     relative_effects: pd.DataFrame
     tau2: float
     cov: np.ndarray = field(repr=False)
@@ -87,13 +91,16 @@ class NetworkResult:
     contrasts: pd.DataFrame = field(repr=False)
     edges: pd.DataFrame = field(repr=False)
     patients: pd.Series = field(repr=False)
+    root: str = "global"
+    modes: int = 1
 
     @property
     def k(self) -> int:
         return int(self.contrasts["study"].nunique())
 
     def league_table(self, digits: int = 2) -> pd.DataFrame:
-        """Square table: row treatment against column treatment, 'est [lo, hi]'."""
+        """Square table: the effect of the row treatment minus the column
+        treatment, 'est [lo, hi]' (the diagonal names the treatment)."""
         t = list(self.treatments)
         table = pd.DataFrame("", index=t, columns=t)
         for r in self.league.itertuples(index=False):
@@ -104,22 +111,24 @@ class NetworkResult:
 
     def to_frame(self) -> pd.DataFrame:
         """Relative effects against the reference, with the options and tau²."""
-        return self.relative_effects.reset_index().assign(reference=self.reference, method=self.method, tau2=self.tau2)
+        return self.relative_effects.reset_index().assign(
+            reference=self.reference, measure=self.measure, method=self.method, tau2=self.tau2
+        )
 
-    def _repr_html_(self) -> str:
-        return self.to_frame()._repr_html_()
+    def _title(self) -> str:
+        return (
+            f"Network meta-analysis ({self.measure}, {self.method}): {len(self.treatments)} treatments, "
+            f"{self.k} studies, tau^2 = {self.tau2:.4f}"
+        )
 
-    def __str__(self) -> str:
-        lines = [
-            f"Network meta-analysis ({self.method}): {len(self.treatments)} treatments, {self.k} studies, "
-            f"tau^2 = {self.tau2:.4f}; effects against {self.reference}:"
-        ]
+    def _summary_lines(self) -> list[str]:
+        lines = [f"Effects against {self.reference}:"]
         for name, r in self.relative_effects.iterrows():
             if name != self.reference:
                 lines.append(f"  {name}: {r.estimate:.4f} [{r.ci_low:.4f}, {r.ci_high:.4f}]")
         q = self.q_decomposition
         lines.append("Q: " + "; ".join(f"{i} {r.q:.3f} (df {r.df:g}, p {r.pvalue:.3g})" for i, r in q.iterrows()))
-        return "\n".join(lines)
+        return lines
 
 
 # ---------------------------------------------------------------- input
@@ -191,8 +200,16 @@ def _from_contrasts(data: pd.DataFrame, order: list[str]) -> list[_Study]:
         v, *_ = np.linalg.lstsq(A, np.array([var[frozenset(pq)] for pq in pairs]), rcond=None)
         if (v <= 0).any():
             raise ValueError(f"study {name!r}: its contrast variances imply a non-positive arm variance")
-        b = arms[0]
-        y = np.array([est[(t, b)] for t in arms[1:]])
+        # Arm effects from every pairwise contrast at once, weighted as the equivalent
+        # mesh of the arms' star (edge a-b: 1/(v_a v_b Σ 1/v_c)): reported contrasts
+        # that are not exactly consistent give the same answer whatever the arm order.
+        B = np.zeros((len(pairs), p))
+        for i, (a, b) in enumerate(pairs):
+            B[i, arms.index(a)], B[i, arms.index(b)] = 1.0, -1.0
+        w = np.array([1 / (v[arms.index(a)] * v[arms.index(b)] * (1 / v).sum()) for a, b in pairs])
+        c = np.array([est[(a, b)] for a, b in pairs])
+        theta = np.linalg.pinv(B.T @ (w[:, None] * B)) @ (B.T @ (w * c))
+        y = theta[1:] - theta[0]
         S = np.diag(v[1:]) + v[0]
         out.append(_Study(str(name), tuple(arms), y, S, v, n_arms))
     return out
@@ -265,16 +282,6 @@ def _gls(y, S, P, X, tau2):
     return beta, vb, W
 
 
-def _score(y, S, P, X, tau2, reml: bool) -> float:
-    beta, vb, W = _gls(y, S, P, X, tau2)
-    r = y - X @ beta
-    Wr = W @ r
-    if reml:
-        R = W - W @ X @ vb @ X.T @ W
-        return float(-np.trace(R @ P) + Wr @ P @ Wr)
-    return float(-np.trace(W @ P) + Wr @ P @ Wr)
-
-
 def _loglik(y, S, P, X, tau2, reml: bool) -> float:
     """(Restricted) log-likelihood of the consistency model, up to a constant."""
     beta, vb, W = _gls(y, S, P, X, tau2)
@@ -283,52 +290,38 @@ def _loglik(y, S, P, X, tau2, reml: bool) -> float:
     return ll + 0.5 * np.linalg.slogdet(vb)[1] if reml else ll
 
 
-def _tau2(y, S, P, X, method: str) -> float:
-    """tau² by EE, DL (method of moments) or ML/REML.
+def _tau2(y, S, P, X, method: str, root: str = "global") -> tuple[float, int]:
+    """tau² by EE, DL (method of moments) or ML/REML, and the likelihood's local maxima found.
 
-    ML/REML follow metafor's univariate rule: from a Hedges-type start,
-    (RSS_OLS - tr(P_OLS S)) / tr(P_OLS P), move uphill to the nearest root of
-    the score (widening x4 above, halving below), solve it with Brent's
-    method, and keep tau² = 0 instead when the score is not positive there and
-    its likelihood is higher. With one comparison this is
-    :func:`analysis.pool`'s estimate.
+    ML/REML use the engine's rule (:func:`analysis.stats.engine.maximise_likelihood_1d`):
+    the global maximum over tau² >= 0 by default, or with ``root="metafor"``
+    the local maximum nearest the Hedges-type start (RSS_OLS - tr(P_OLS S)) /
+    tr(P_OLS P), replaced by 0 when the likelihood there is higher. With one
+    comparison this is :func:`analysis.pool`'s estimate.
     """
     if method == "EE" or len(y) - X.shape[1] <= 0:
-        return 0.0
+        return 0.0, 1
     if method == "DL":
         beta, vb, W = _gls(y, S, P, X, 0.0)
         r = y - X @ beta
         R = W - W @ X @ vb @ X.T @ W
-        return max(0.0, (float(r @ W @ r) - (len(y) - X.shape[1])) / float(np.trace(R @ P)))
+        return max(0.0, (float(r @ W @ r) - (len(y) - X.shape[1])) / float(np.trace(R @ P))), 1
     reml = method == "REML"
 
-    def score(t):
-        return _score(y, S, P, X, t, reml)
+    def score_step(t: float) -> tuple[float, float]:
+        beta, vb, W = _gls(y, S, P, X, t)
+        R = W - W @ X @ vb @ X.T @ W if reml else W
+        r = y - X @ beta
+        Wr = W @ r
+        RP = R @ P
+        f = float(-np.trace(RP) + Wr @ P @ Wr)
+        info = float(np.trace(RP @ RP))
+        return f, f / info if info > 0 else 0.0
 
     Pols = np.eye(len(y)) - X @ linalg.pinv(X)
     start = max(0.0, (float(y @ Pols @ y) - float(np.trace(Pols @ S))) / float(np.trace(Pols @ P)))
-    s0, s_start = score(0.0), score(start)
-    lo, hi = 0.0, start
-    if s_start > 0:
-        lo, hi = start, max(2 * start, 1.0, float(np.var(y)) * 4 + float(np.max(np.diag(S))))
-        while score(hi) > 0:
-            hi *= 4
-    elif start > 0:
-        probe = start
-        while probe > 1e-9 * start:
-            cand = probe / 2
-            if score(cand) > 0:
-                lo, hi = cand, probe
-                break
-            probe = cand
-        else:
-            hi = probe
-    if score(lo) <= 0:
-        return 0.0
-    root = float(optimize.brentq(score, lo, hi, xtol=1e-14, rtol=4 * np.finfo(float).eps, maxiter=500))
-    if s0 <= 0 and _loglik(y, S, P, X, 0.0, reml) > _loglik(y, S, P, X, root, reml):
-        return 0.0
-    return root
+    upper = max(1.0, float(np.var(y)) * 4 + float(np.max(np.diag(S))))
+    return maximise_likelihood_1d(score_step, lambda t: _loglik(y, S, P, X, t, reml), start, upper, root)
 
 
 def _q(y, S, X) -> tuple[float, int]:
@@ -400,7 +393,7 @@ def _q_decomposition(stack: _Stack, X: np.ndarray) -> pd.DataFrame:
     return qd
 
 
-def _node_split(studies: list[_Study], order: list[str], method: str) -> pd.DataFrame:
+def _node_split(studies: list[_Study], order: list[str], method: str, root: str) -> pd.DataFrame:
     """Direct and indirect evidence per comparison (Dias 2010, separating the direct
     rows of the studies that compare a and b with an extra parameter)."""
     rank = order.index
@@ -416,7 +409,7 @@ def _node_split(studies: list[_Study], order: list[str], method: str) -> pd.Data
         Xz = np.column_stack([_design_matrix(st.rows, order), zcol])
         if np.linalg.matrix_rank(Xz) < Xz.shape[1]:
             continue  # no indirect evidence for this comparison
-        t2 = _tau2(st.y, st.S, st.P, Xz, method)
+        t2, _ = _tau2(st.y, st.S, st.P, Xz, method, root)
         bz, vz, _ = _gls(st.y, st.S, st.P, Xz, t2)
         c = np.zeros(Xz.shape[1])  # b - a from the basic parameters: the indirect estimate
         if rank(b) > 0:
@@ -455,6 +448,7 @@ def network_meta_analysis(
     measure: str = "MD",
     level: float = 0.95,
     small_values: str = "good",
+    root: str = "global",
 ) -> NetworkResult:
     """Fit the consistency model of a network meta-analysis.
 
@@ -471,25 +465,33 @@ def network_meta_analysis(
         the first in alphabetical order).
     method : "EE" (common effect), "DL" (multivariate DerSimonian-Laird,
         as netmeta), "ML" or "REML" (default, as metafor ``rma.mv``).
-    measure : label of the effect measure (arm-level input gives "MD").
+    measure : the effect measure of contrast-level input ("MD", "SMD", "logOR", ...),
+        recorded on the result and shown by its figures; arm-level input is
+        always "MD".
     level : confidence level.
     small_values : "good" (e.g. pain: lower is better) or "bad", for P-scores.
+    root : ML/REML root rule, as for :func:`analysis.pool`.
 
     Returns
     -------
     NetworkResult
     """
-    method = "EE" if method.upper() == "FE" else method.upper()
-    if method not in NMA_METHODS:
+    name = normalise_method(method) if str(method).upper() in ("FE", "EE", "DL", "ML", "REML") else method
+    if name not in NMA_METHODS:
         raise ValueError(f"method must be one of {NMA_METHODS}; got {method!r}")
+    method = name
     if small_values not in ("good", "bad"):
         raise ValueError("small_values must be 'good' or 'bad'")
+    if not isinstance(measure, str) or not measure:
+        raise ValueError("measure must name the effect measure, e.g. 'MD'")
+    if {"study", "treatment", "n", "mean", "sd"} <= set(data.columns) and measure != "MD":
+        raise ValueError(f"arm-level data (n, mean, sd) give mean differences; measure must be 'MD', got {measure!r}")
     studies, order, ref = _studies(data, reference)
     stack = _stack(studies)
     X = _design_matrix(stack.rows, order)
     if np.linalg.matrix_rank(X) < X.shape[1]:
         raise ValueError("the network is disconnected: some treatments cannot be compared with the reference")
-    tau2 = _tau2(stack.y, stack.S, stack.P, X, method)
+    tau2, modes = _tau2(stack.y, stack.S, stack.P, X, method, root)
     beta, vb, _ = _gls(stack.y, stack.S, stack.P, X, tau2)
     z = stats.norm.isf((1 - level) / 2)
     T = len(order)
@@ -503,7 +505,7 @@ def network_meta_analysis(
 
     league, ranking = _league_and_ranking(d, C, order, z, small_values)
     qd = _q_decomposition(stack, X)
-    node = _node_split(studies, order, method)
+    node = _node_split(studies, order, method, root)
     contrasts = stack.rows.assign(yi=stack.y, vi=np.diag(stack.S))
     edges, patients = _graph_data(studies, order)
     return NetworkResult(
@@ -512,6 +514,7 @@ def network_meta_analysis(
         method=method,
         level=level,
         small_values=small_values,
+        measure=measure,
         relative_effects=rel,
         tau2=tau2,
         cov=C,
@@ -522,82 +525,11 @@ def network_meta_analysis(
         contrasts=contrasts,
         edges=edges,
         patients=patients,
+        root=root,
+        modes=modes,
     )
 
 
 # ---------------------------------------------------------------- plots
 
 
-def network_graph(result: NetworkResult, *, ax=None):
-    """Treatments on a circle; node area by patients (equal when unknown), edge width by studies."""
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=(5, 5))
-    t = list(result.treatments)
-    angle = np.pi / 2 - 2 * np.pi * np.arange(len(t)) / len(t)
-    pos = {name: (np.cos(a), np.sin(a)) for name, a in zip(t, angle)}
-    for e in result.edges.itertuples(index=False):
-        (x1, y1), (x2, y2) = pos[e.treat1], pos[e.treat2]
-        ax.plot([x1, x2], [y1, y2], color="#555555", lw=1.5 * e.k, zorder=1)
-        ax.text(
-            (x1 + x2) / 2,
-            (y1 + y2) / 2,
-            str(e.k),
-            fontsize=8,
-            ha="center",
-            va="center",
-            bbox=dict(fc="white", ec="none", pad=1),
-        )
-    pts = result.patients.reindex(t)
-    sizes = np.where(pts.notna(), 300 + 1500 * pts.fillna(0) / max(pts.max(), 1), 500)
-    for (name, (x, y)), s, n in zip(pos.items(), sizes, pts):
-        ax.scatter([x], [y], s=s, color="#1f5fa8", zorder=2)
-        label = name if np.isnan(n) else f"{name}\n(n = {n:.0f})"
-        radius = 4 + np.sqrt(s) / 2  # points: clear of the node whatever its size
-        ha = "left" if x > 0.1 else "right" if x < -0.1 else "center"
-        va = "bottom" if y > 0.1 else "top" if y < -0.1 else "center"
-        ax.annotate(
-            label, (x, y), xytext=(radius * x, radius * y), textcoords="offset points", ha=ha, va=va, fontsize=8
-        )
-    ax.set_xlim(-1.7, 1.7)
-    ax.set_ylim(-1.6, 1.6)
-    ax.set_aspect("equal")
-    ax.axis("off")
-    return ax
-
-
-def network_forest(result: NetworkResult, *, ax=None, measure: str = "MD"):
-    """Forest of every treatment against the reference."""
-    import matplotlib.pyplot as plt
-
-    rel = result.relative_effects.drop(index=result.reference)
-    if ax is None:
-        _, ax = plt.subplots(figsize=(6, 0.45 * len(rel) + 1.3))
-    y = -np.arange(len(rel), dtype=float)
-    ax.hlines(y, rel["ci_low"], rel["ci_high"], color="black")
-    ax.plot(rel["estimate"], y, "s", color="#1f5fa8")
-    ax.axvline(0, color="black", lw=0.8)
-    ax.set_yticks(
-        y, [f"{n}  {r.estimate:.2f} [{r.ci_low:.2f}, {r.ci_high:.2f}]" for n, r in rel.iterrows()], fontsize=8
-    )
-    ax.set_xlabel(f"{measure} against {result.reference} ({result.method})", fontsize=8)
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    return ax
-
-
-def league_plot(result: NetworkResult, *, ax=None, digits: int = 2):
-    """The league table as a figure (row treatment against column treatment)."""
-    import matplotlib.pyplot as plt
-
-    table = result.league_table(digits)
-    if ax is None:
-        _, ax = plt.subplots(figsize=(2.1 * len(table) + 0.5, 0.5 * len(table) + 0.6))
-    ax.axis("off")
-    tab = ax.table(cellText=table.to_numpy(), loc="center", cellLoc="center")
-    tab.auto_set_font_size(False)
-    tab.set_fontsize(7.5)
-    for i in range(len(table)):
-        tab[i, i].set_facecolor("#dde6f2")
-    return ax

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from . import effects
+from ..stats import effects
 from .specs import AnalysisSpec
 
 __all__ = ["COVERAGE_COLUMNS", "EFFECT_COLUMNS", "make_contrasts", "timepoint_weeks"]
@@ -73,6 +73,8 @@ def _arm_values(rows: pd.DataFrame, arm: str, spec: AnalysisSpec, kind: str):
     if len(direct):
         r = direct.iloc[0]
         if pd.notna(r["n"]) and pd.notna(r["mean"]) and pd.notna(r["sd"]):
+            if r["orientation"] == "reduction":  # reported as baseline minus follow-up
+                return (float(r["n"]), -float(r["mean"]), float(r["sd"]), "reported reduction taken as a negative change"), None
             return (float(r["n"]), float(r["mean"]), float(r["sd"]), ""), None
         return None, f"{arm}: {r['missing'] or 'numbers'} not public"
     if kind == "change":
@@ -87,9 +89,14 @@ def _arm_values(rows: pd.DataFrame, arm: str, spec: AnalysisSpec, kind: str):
 
 
 def _direction(row: pd.Series, outcome: str) -> float:
-    """+1 or -1 so that pain is 'higher = worse' and function 'higher = better'."""
+    """+1 or -1 so that pain is 'higher = worse' and function 'higher = better'.
+
+    ``higher_is_better`` is the instrument's direction; a difference reported
+    as a reduction (``orientation == "reduction"``) counts the other way.
+    """
     higher_better = bool(row["higher_is_better"])
-    return (-1.0 if higher_better else 1.0) if outcome == "pain" else (1.0 if higher_better else -1.0)
+    sign = (-1.0 if higher_better else 1.0) if outcome == "pain" else (1.0 if higher_better else -1.0)
+    return -sign if row.get("orientation", "") == "reduction" else sign
 
 
 def _rescale(row: pd.Series, spec: AnalysisSpec) -> tuple[float | None, str | None]:
@@ -294,15 +301,18 @@ def _finish(found: list[dict], spec: AnalysisSpec) -> pd.DataFrame:
     """Apply the multi-arm rule and compute yi, vi."""
     if not found:
         return pd.DataFrame(columns=EFFECT_COLUMNS)
+    def key(it: dict, arm: str) -> tuple:
+        t = it["timepoint_weeks"]
+        return (it["study_id"], arm, None if pd.isna(t) else float(t))  # NaN never equals itself: an unknown time is one key
+
     uses: dict[tuple, int] = {}
     for it in found:
         for arm in (it["experimental_arm"], it["comparator_arm"]):
-            key = (it["study_id"], arm, it["timepoint_weeks"])
-            uses[key] = uses.get(key, 0) + 1
+            uses[key(it, arm)] = uses.get(key(it, arm), 0) + 1
     out = []
     for it in found:
-        m_e = uses[(it["study_id"], it["experimental_arm"], it["timepoint_weeks"])] if spec.multi_arm == "split" else 1
-        m_c = uses[(it["study_id"], it["comparator_arm"], it["timepoint_weeks"])] if spec.multi_arm == "split" else 1
+        m_e = uses[key(it, it["experimental_arm"])] if spec.multi_arm == "split" else 1
+        m_c = uses[key(it, it["comparator_arm"])] if spec.multi_arm == "split" else 1
         row = {k: it.get(k, np.nan) for k in EFFECT_COLUMNS}
         row["split"] = max(m_e, m_c)
         d, s = it["direction"], it["scale"]

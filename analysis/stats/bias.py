@@ -1,123 +1,51 @@
 """Small-study effects and the permutation test for subgroup differences.
 
 Egger's regression test (classic and metafor's mixed-effects default), the
-rank correlation test, trim-and-fill (L0, R0), the contour-enhanced funnel
-plot, and a permutation test for subgroup differences with an explicit seed.
-Checked against metafor 3.8-1 ``regtest``, ``ranktest``, ``trimfill`` and
-``permutest`` (tests/test_bias.py).
+rank correlation test, trim-and-fill (L0, R0), and a permutation test for
+subgroup differences with an explicit seed. Checked against metafor 3.8-1
+``regtest``, ``ranktest``, ``trimfill`` and ``permutest``
+(tests/test_robustness.py). The funnel plot is in :mod:`analysis.plotting.funnel`.
 """
 
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
-from scipy import linalg, optimize, special, stats
+from scipy import linalg, special, stats
 
-from .pooling import PoolResult, pool
+from .inference import check_test, critical_value, uses_t
+from .pooling import PoolResult, _as_padded, pool
+from .regression import meta_regression
+from .results import Result
 from .subgroups import between_groups_common
 
 __all__ = [
     "EggerResult",
-    "MetaRegression",
     "PermutationResult",
+    "RankTestResult",
     "TrimFillResult",
     "egger_test",
-    "funnel_plot",
-    "meta_regression",
     "permutation_test",
     "rank_test",
     "trim_and_fill",
 ]  # fmt: skip
 
 
-@dataclass(frozen=True)
-class MetaRegression:
-    """A mixed-effects meta-regression: coefficients with SEs, tests and tau²."""
-
-    beta: np.ndarray
-    se: np.ndarray
-    statistic: np.ndarray
-    pvalue: np.ndarray
-    df: float
-    tau2: float
-    vb: np.ndarray
-    method: str
-    test: str
+def _one_analysis(yi: ArrayLike, vi: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """Validated 1-D effects and variances (the checks of :func:`analysis.pool`)."""
+    y, v, batch = _as_padded(yi, vi)
+    if batch:
+        raise ValueError("this test takes one meta-analysis (1-D yi and vi)")
+    return y[0], v[0]
 
 
-def _reg_fit(y, v, X, tau2):
-    w = 1 / (v + tau2)
-    XtW = X.T * w
-    vb = linalg.inv(XtW @ X)
-    beta = vb @ XtW @ y
-    P = np.diag(w) - (w[:, None] * X) @ vb @ (X.T * w)
-    return beta, vb, P, w
-
-
-def _reg_tau2(y, v, X, method):
-    k, p = X.shape
-    if method == "EE" or k <= p:
-        return 0.0
-    if method == "DL":
-        _, _, P, _ = _reg_fit(y, v, X, 0.0)
-        return max(0.0, (float(y @ P @ y) - (k - p)) / float(np.trace(P)))
-    if method == "HE":
-        Po = np.eye(k) - X @ linalg.inv(X.T @ X) @ X.T
-        return max(0.0, (float(y @ Po @ y) - float(np.trace(Po * v))) / (k - p))
-
-    def q(t):
-        _, _, P, _ = _reg_fit(y, v, X, t)
-        return float(y @ P @ y)
-
-    def score(t):
-        _, _, P, w = _reg_fit(y, v, X, t)
-        Py = P @ y
-        return float(Py @ Py - (np.trace(P) if method == "REML" else w.sum()))
-
-    f = (lambda t: q(t) - (k - p)) if method in ("PM", "EB") else score
-    if f(0.0) <= 0:
-        return 0.0
-    hi = float(np.var(y)) * 4 + float(v.max()) + 1e-12
-    while f(hi) > 0:
-        hi *= 4
-    return float(optimize.brentq(f, 0.0, hi, xtol=1e-15, rtol=4 * np.finfo(float).eps, maxiter=500))
-
-
-def meta_regression(
-    yi: ArrayLike, vi: ArrayLike, X: ArrayLike, *, method: str = "REML", test: str = "z"
-) -> MetaRegression:
-    """Weighted regression of effects on moderators ``X`` (include the intercept column).
-
-    tau² by "EE", "DL", "HE", "PM", "EB", "ML" or "REML" (metafor ``rma(yi,
-    vi, mods = X)``); ``test`` "z" or "knha" (t with k - p df, SE scaled by the
-    residual heterogeneity). Used for Egger's test and to choose the side in
-    trim-and-fill.
-    """
-    y, v = np.asarray(yi, float), np.asarray(vi, float)
-    X = np.asarray(X, float)
-    method = "EE" if method.upper() == "FE" else method.upper()
-    if method not in ("EE", "DL", "HE", "PM", "EB", "ML", "REML"):
-        raise ValueError(f"meta_regression supports EE, DL, HE, PM, EB, ML, REML; got {method!r}")
-    tau2 = _reg_tau2(y, v, X, method)
-    beta, vb, P, w = _reg_fit(y, v, X, tau2)
-    k, p = X.shape
-    if test == "knha":
-        vb = vb * float(y @ P @ y) / (k - p)
-        se = np.sqrt(np.diag(vb))
-        stat = beta / se
-        return MetaRegression(beta, se, stat, 2 * stats.t.sf(np.abs(stat), k - p), k - p, tau2, vb, method, test)
-    se = np.sqrt(np.diag(vb))
-    stat = beta / se
-    return MetaRegression(beta, se, stat, 2 * stats.norm.sf(np.abs(stat)), np.nan, tau2, vb, method, test)
-
-
-@dataclass(frozen=True)
-class EggerResult:
+@dataclass(frozen=True, repr=False)
+class EggerResult(Result):
     """Egger's regression test: the slope on the SE, and the limit estimate as SE -> 0."""
 
     model: str
@@ -127,47 +55,63 @@ class EggerResult:
     limit_estimate: float
     limit_ci_low: float
     limit_ci_high: float
+    test: str = "z"
 
     def to_frame(self) -> pd.DataFrame:
-        return pd.DataFrame([self.__dict__])
+        return pd.DataFrame([{f: getattr(self, f) for f in self.__dataclass_fields__}])
+
+    def _title(self) -> str:
+        name = "z" if np.isnan(self.df) else f"t({self.df:g})"
+        return f"Egger's regression test ({self.model}): {name} = {self.statistic:.4f}, p = {self.pvalue:.4g}"
 
 
 def egger_test(
-    yi: ArrayLike, vi: ArrayLike, *, model: str = "rma", method: str = "REML", test: str = "z", level: float = 0.95
+    yi: ArrayLike,
+    vi: ArrayLike,
+    *,
+    model: str = "rma",
+    method: str = "REML",
+    test: str = "z",
+    level: float = 0.95,
+    root: str = "global",
 ) -> EggerResult:
     """Regression test for funnel-plot asymmetry with the standard error as predictor.
 
     ``model="rma"`` (metafor ``regtest`` default): mixed-effects
-    meta-regression of yi on √vi with ``method``; z (or t under "knha") test
-    of the slope. ``model="lm"`` (the classic test of Egger et al. 1997):
-    weighted least squares of yi on √vi with weights 1/vi, t(k-2) test of the
-    slope, which equals the OLS intercept test of yi/√vi on 1/√vi.
+    meta-regression of yi on √vi with ``method``; the slope's test is z, or
+    t(k-2) under "t", "knha" or "adhoc" (:func:`analysis.meta_regression`).
+    ``model="lm"`` (the classic test of Egger et al. 1997): weighted least
+    squares of yi on √vi with weights 1/vi, t(k-2) test of the slope, which
+    equals the OLS intercept test of yi/√vi on 1/√vi (``test`` must then be
+    left at "z").
 
     References
     ----------
     Egger M, Davey Smith G, Schneider M, Minder C (1997). BMJ 315:629-634.
     Sterne JAC, Egger M (2005). In: Publication Bias in Meta-Analysis. Wiley.
     """
-    y, v = np.asarray(yi, float), np.asarray(vi, float)
+    check_test(test)
+    if model not in ("rma", "lm"):
+        raise ValueError(f"model must be 'rma' or 'lm'; got {model!r}")
+    y, v = _one_analysis(yi, vi)
     k = len(y)
     if k < 3:
         raise ValueError("Egger's test needs at least 3 studies")
     X = np.column_stack([np.ones(k), np.sqrt(v)])
     if model == "rma":
-        fit = meta_regression(y, v, X, method=method, test=test)
-        crit = stats.t.isf((1 - level) / 2, fit.df) if test == "knha" else stats.norm.isf((1 - level) / 2)
-        b0, s0 = fit.beta[0], fit.se[0]
+        fit = meta_regression(y, v, X, method=method, test=test, level=level, root=root)
         return EggerResult(
             "rma",
             float(fit.statistic[1]),
             float(fit.df),
             float(fit.pvalue[1]),
-            float(b0),
-            float(b0 - crit * s0),
-            float(b0 + crit * s0),
+            float(fit.beta[0]),
+            float(fit.ci_low[0]),
+            float(fit.ci_high[0]),
+            test,
         )
-    if model != "lm":
-        raise ValueError("model must be 'rma' or 'lm'")
+    if test != "z":
+        raise ValueError("model='lm' is the classic test (t with k - 2 df); leave test at 'z'")
     w = 1 / v
     XtW = X.T * w
     beta = linalg.solve(XtW @ X, XtW @ y)
@@ -185,29 +129,58 @@ def egger_test(
         float(beta[0]),
         float(beta[0] - crit * se[0]),
         float(beta[0] + crit * se[0]),
+        "t",
     )
 
 
-def rank_test(yi: ArrayLike, vi: ArrayLike) -> tuple[float, float]:
+@dataclass(frozen=True, repr=False)
+class RankTestResult(Result):
+    """Begg and Mazumdar's rank correlation test: Kendall's tau and its p-value.
+
+    Unpacks as ``tau, pvalue = rank_test(yi, vi)``.
+    """
+
+    tau: float
+    pvalue: float
+    k: int
+    exact: bool
+
+    def __iter__(self):
+        return iter((self.tau, self.pvalue))
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([{"tau": self.tau, "pvalue": self.pvalue, "k": self.k, "exact": self.exact}])
+
+    def _title(self) -> str:
+        return f"Rank correlation test (k = {self.k}): Kendall's tau = {self.tau:.4f}, p = {self.pvalue:.4g}"
+
+
+def rank_test(yi: ArrayLike, vi: ArrayLike) -> RankTestResult:
     """Begg and Mazumdar's rank correlation test (metafor ``ranktest``): Kendall's tau
     between the standardised effects (yi - μ̂_FE)/√(vi - Var μ̂_FE) and vi, and its
     p-value (exact without ties, as R's ``cor.test``; normal approximation with ties).
+
+    Raises ValueError for invalid input (the checks of :func:`analysis.pool`)
+    and for fewer than 3 studies.
 
     References
     ----------
     Begg CB, Mazumdar M (1994). Biometrics 50:1088-1101.
     """
-    y, v = np.asarray(yi, float), np.asarray(vi, float)
+    y, v = _one_analysis(yi, vi)
+    if len(y) < 3:
+        raise ValueError("the rank correlation test needs at least 3 studies")
     w = 1 / v
     theta = (w * y).sum() / w.sum()
     ystar = (y - theta) / np.sqrt(v - 1 / w.sum())
     ties = len(np.unique(ystar)) < len(y) or len(np.unique(v)) < len(v)
-    res = stats.kendalltau(ystar, v, method="asymptotic" if ties or len(y) >= 50 else "exact")
-    return float(res.statistic), float(res.pvalue)
+    exact = not ties and len(y) < 50
+    res = stats.kendalltau(ystar, v, method="exact" if exact else "asymptotic")
+    return RankTestResult(float(res.statistic), float(res.pvalue), len(y), exact)
 
 
-@dataclass(frozen=True)
-class TrimFillResult:
+@dataclass(frozen=True, repr=False)
+class TrimFillResult(Result):
     """Trim-and-fill: the number of filled studies, their values and the refitted model."""
 
     k0: int
@@ -225,6 +198,12 @@ class TrimFillResult:
         frame.insert(1, "side", self.side)
         return frame
 
+    def _title(self) -> str:
+        return (
+            f"Trim-and-fill ({self.estimator}): {self.k0} studies filled on the {self.side}; "
+            f"estimate {self.result.estimate:.4f} [{self.result.ci_low:.4f}, {self.result.ci_high:.4f}]"
+        )
+
 
 def trim_and_fill(
     yi: ArrayLike,
@@ -234,6 +213,7 @@ def trim_and_fill(
     side: str | None = None,
     method: str = "REML",
     maxiter: int = 100,
+    root: str = "global",
 ) -> TrimFillResult:
     """Duval and Tweedie's trim-and-fill, as metafor ``trimfill`` (L0 or R0 estimator).
 
@@ -249,9 +229,10 @@ def trim_and_fill(
     """
     if estimator not in ("L0", "R0"):
         raise ValueError("estimator must be 'L0' or 'R0'")
-    y0, v0 = np.asarray(yi, float), np.asarray(vi, float)
+    y0, v0 = _one_analysis(yi, vi)
     if side is None:
-        slope = meta_regression(y0, v0, np.column_stack([np.ones(len(y0)), np.sqrt(v0)]), method=method).beta[1]
+        X = np.column_stack([np.ones(len(y0)), np.sqrt(v0)])
+        slope = meta_regression(y0, v0, X, method=method, root=root).beta[1]
         side = "right" if slope < 0 else "left"
     if side not in ("left", "right"):
         raise ValueError("side must be 'left' or 'right'")
@@ -264,7 +245,7 @@ def trim_and_fill(
         if k0 == prev:
             break
         prev = k0
-        beta = pool(y[: k - k0], v[: k - k0], method=method).estimate
+        beta = pool(y[: k - k0], v[: k - k0], method=method, root=root).estimate
         yc = y - beta
         ranks = stats.rankdata(np.abs(yc), method="ordinal")
         signed = np.sign(yc) * ranks
@@ -290,13 +271,13 @@ def trim_and_fill(
         raise RuntimeError(f"trim-and-fill did not converge in {maxiter} iterations")
     fill_y = sign * (2 * beta - y[k - k0 :]) if k0 else np.array([])
     fill_v = v[k - k0 :] if k0 else np.array([])
-    res = pool(np.concatenate([y0, fill_y]), np.concatenate([v0, fill_v]), method=method)
+    res = pool(np.concatenate([y0, fill_y]), np.concatenate([v0, fill_v]), method=method, root=root)
     p_k0 = float(1 - sum(np.exp(np.log(0.5) * (m + 2)) for m in range(-1, k0))) if estimator == "R0" else float("nan")
     return TrimFillResult(k0, float(se_k0), side, estimator, p_k0, fill_y, fill_v, res)
 
 
-@dataclass(frozen=True)
-class PermutationResult:
+@dataclass(frozen=True, repr=False)
+class PermutationResult(Result):
     """Permutation test for subgroup differences: observed statistic and permutation p-value."""
 
     statistic: float
@@ -304,7 +285,17 @@ class PermutationResult:
     n_permutations: int
     exact: bool
     seed: Any
-    distribution: np.ndarray
+    distribution: np.ndarray = field(repr=False)
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(
+            [dict(statistic=self.statistic, pvalue=self.pvalue, n_permutations=self.n_permutations,
+                  exact=self.exact, seed=self.seed)]
+        )  # fmt: skip
+
+    def _title(self) -> str:
+        kind = "exact" if self.exact else f"{self.n_permutations} random, seed {self.seed}"
+        return f"Permutation test for subgroup differences ({kind}): statistic {self.statistic:.4f}, p = {self.pvalue:.4g}"
 
 
 def _label_arrangements(codes: np.ndarray) -> np.ndarray:
@@ -348,8 +339,11 @@ def permutation_test(
     from ``numpy.random.default_rng(seed)``, the first being the observed one
     (as metafor). All arrangements are fitted in one batch.
     """
-    y, v = np.asarray(yi, float), np.asarray(vi, float)
+    check_test(test)
+    y, v = _one_analysis(yi, vi)
     labels = np.asarray(groups, dtype=object)
+    if labels.shape != y.shape:
+        raise ValueError(f"groups must have one label per study ({len(y)}); got {labels.shape}")
     order = list(dict.fromkeys(labels.tolist()))
     codes = np.array([order.index(g) for g in labels.tolist()])
     G = len(order)
@@ -368,66 +362,3 @@ def permutation_test(
     return PermutationResult(float(observed[0]), p, arrangements.shape[1], bool(use_exact), seed, dist)
 
 
-def funnel_plot(
-    yi: ArrayLike,
-    vi: ArrayLike,
-    *,
-    ax=None,
-    estimate: float | None = None,
-    contours=(0.90, 0.95, 0.99),
-    groups: ArrayLike | None = None,
-    filled: TrimFillResult | None = None,
-):
-    """Contour-enhanced funnel plot: effects against their SE (inverted axis).
-
-    Shaded contours mark where a study's own z test is significant at each
-    level around 0; the vertical line and pseudo-confidence region are centred
-    on ``estimate`` (default: the common-effect estimate). ``groups`` colours
-    the points by subgroup; ``filled`` adds trim-and-fill's studies (open).
-    Returns the Axes.
-
-    References
-    ----------
-    Peters JL et al. (2008). Contour-enhanced meta-analysis funnel plots help
-    distinguish publication bias from other causes of asymmetry. J Clin
-    Epidemiol 61:991-996.
-    """
-    import matplotlib.pyplot as plt
-
-    y, v = np.asarray(yi, float), np.asarray(vi, float)
-    se = np.sqrt(v)
-    if ax is None:
-        _, ax = plt.subplots(figsize=(5.5, 4.5))
-    centre = pool(y, v, method="EE").estimate if estimate is None else estimate
-    top = max(se.max(), np.sqrt(filled.filled_vi).max() if filled is not None and filled.k0 else 0) * 1.1
-    s_grid = np.linspace(0, top, 100)
-    shades = ["#f2f2f2", "#d9d9d9", "#bfbfbf"]
-    for level, shade in sorted(zip(contours, shades), reverse=True):
-        z = stats.norm.isf((1 - level) / 2)
-        ax.fill_betweenx(s_grid, -z * s_grid, z * s_grid, color=shade, zorder=0, label=f"p > {1 - level:.2f}")
-    z95 = stats.norm.isf(0.025)
-    ax.plot(centre - z95 * s_grid, s_grid, color="black", lw=0.6, ls="--")
-    ax.plot(centre + z95 * s_grid, s_grid, color="black", lw=0.6, ls="--")
-    ax.axvline(centre, color="black", lw=0.8)
-    if groups is None:
-        ax.scatter(y, se, color="#1f5fa8", zorder=3, s=18)
-    else:
-        labels = np.asarray(groups, dtype=object)
-        for g in dict.fromkeys(labels.tolist()):
-            sel = labels == g
-            ax.scatter(y[sel], se[sel], zorder=3, s=18, label=str(g))
-    if filled is not None and filled.k0:
-        ax.scatter(
-            filled.filled_yi,
-            np.sqrt(filled.filled_vi),
-            facecolors="white",
-            edgecolors="#1f5fa8",
-            zorder=3,
-            s=18,
-            label="filled",
-        )
-    ax.set_ylim(top, 0)
-    ax.set_xlabel("Effect size", fontsize=8)
-    ax.set_ylabel("Standard error", fontsize=8)
-    ax.legend(fontsize=7, frameon=False, loc="lower right")
-    return ax

@@ -1,0 +1,73 @@
+"""A general meta-analysis library: it knows nothing of any one review.
+
+Arrays or tidy frames in, frozen results out; every result speaks the
+protocol of :mod:`analysis.stats.results`. Numbers follow R's metafor (and
+name the convention where metafor, meta and RevMan differ).
+"""
+
+from .bias import EggerResult, PermutationResult, RankTestResult, TrimFillResult, egger_test, permutation_test, rank_test, trim_and_fill
+from .effects import (
+    SMD_CONVENTIONS,
+    change_sd,
+    from_ci,
+    from_se,
+    hedges_correction,
+    hedges_g,
+    mean_change,
+    mean_difference,
+    smcc,
+    smcr,
+)
+from .engine import ROOT_RULES, TAU2_METHODS
+from .inference import TESTS
+from .network import NMA_METHODS, NetworkResult, network_meta_analysis
+from .pooling import PoolBatch, PoolResult, Tau2Interval, pool, tau2_confint
+from .regression import MetaRegression, meta_regression
+from .results import Result, TableResult, format_p
+from .robustness import baujat, cumulative, gosh, influence, leave_one_out
+from .subgroups import TAU2_SCOPES, SubgroupResult, subgroup_analysis
+
+__all__ = [
+    "NMA_METHODS",
+    "ROOT_RULES",
+    "SMD_CONVENTIONS",
+    "TAU2_METHODS",
+    "TAU2_SCOPES",
+    "TESTS",
+    "EggerResult",
+    "MetaRegression",
+    "NetworkResult",
+    "PermutationResult",
+    "PoolBatch",
+    "PoolResult",
+    "RankTestResult",
+    "Result",
+    "SubgroupResult",
+    "TableResult",
+    "Tau2Interval",
+    "TrimFillResult",
+    "baujat",
+    "change_sd",
+    "cumulative",
+    "egger_test",
+    "format_p",
+    "from_ci",
+    "from_se",
+    "gosh",
+    "hedges_correction",
+    "hedges_g",
+    "influence",
+    "leave_one_out",
+    "mean_change",
+    "mean_difference",
+    "meta_regression",
+    "network_meta_analysis",
+    "permutation_test",
+    "pool",
+    "rank_test",
+    "smcc",
+    "smcr",
+    "subgroup_analysis",
+    "tau2_confint",
+    "trim_and_fill",
+]
