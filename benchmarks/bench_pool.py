@@ -55,7 +55,7 @@ def main() -> None:
 
     results = {}
     for method in ("DL", "PM", "REML"):
-        results[method] = _timed(lambda: pool(y, v, method=method))[0]
+        results[method] = _timed(lambda m=method: pool(y, v, method=m))[0]
     print(f"pfp-meta batch, {n_rows} x k={k}: " + ", ".join(f"{m} {t:.3f} s" for m, t in results.items()))
 
     from statsmodels.stats.meta_analysis import combine_effects

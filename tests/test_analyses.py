@@ -160,7 +160,7 @@ def test_arm_level_md_smd_and_change_scores(studies):
     assert smd["yi"].iloc[0] == pytest.approx(float(g)) and smd["vi"].iloc[0] == pytest.approx(float(vg))
     # change scores from baseline + follow-up rows use the spec's correlation r
     rows = []
-    for arm, (n, m, s) in values.items():
+    for arm in values:
         row = filled[filled["arm"] == arm].iloc[0].copy()
         b = row.copy()
         b["value_type"], b["mean"], b["sd"] = "baseline", 6.0, 1.8

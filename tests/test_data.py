@@ -254,3 +254,38 @@ def test_loader_returns_a_fresh_frame_each_time(tmp_path):
     a.loc[0, "mean"] = 99.0
     assert load_studies(path).loc[0, "mean"] == 3.1
     assert isinstance(a, pd.DataFrame)
+
+
+@pytest.mark.parametrize(
+    "changes, column, message",
+    [
+        (dict(mean="51"), "mean", "outside the instrument's scale"),
+        (dict(n="240", n_randomised="25"), "n", "exceeds the 25 randomised"),
+        (dict(n="9223372036854775808"), "n", "too large"),
+        (dict(mean="1e-400"), "mean", "underflows"),
+        (dict(mean="1_234"), "mean", "is not a number"),
+        (dict(mean="٣"), "mean", "is not a number"),
+        (dict(sd="11"), "sd", "exceeds the instrument's whole range"),
+    ],
+)
+def test_implausible_numbers_are_named(tmp_path, changes, column, message):
+    """Regression: a mean of 51 on a 0-10 scale and n = 240 in an arm of 25 loaded silently;
+    2^63 crashed with a TypeError naming no line; 1e-400 became 0; 1_234 and non-ASCII digits parsed."""
+    rows = _good_rows()
+    rows[0].update(changes)
+    text = _problems(_write(tmp_path, rows))
+    assert f"line 2, row 1, column {column!r}" in text and message in text
+
+
+def test_a_change_or_contrast_needs_its_orientation(tmp_path):
+    rows = _good_rows()
+    rows[1]["orientation"] = ""
+    assert "needs its orientation" in _problems(_write(tmp_path, rows))
+
+
+def test_load_studies_is_linear_in_rows(tmp_path):
+    """Vectorised checks: 20,000 rows load (the benchmark compares with pandas.read_csv)."""
+    rows = _good_rows()
+    many = [dict(rows[0], arm=f"arm{i}") for i in range(20_000)]
+    frame = load_studies(_write(tmp_path, many))
+    assert len(frame) == 20_000

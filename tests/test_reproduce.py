@@ -9,7 +9,9 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
+import analysis
 from analysis.manojlovic2021.load import DEFAULT_STUDIES
 
 
@@ -90,3 +92,84 @@ def test_readme_states_the_data_status_of_the_file():
         f"{counts['partial']} partial" in readme
         and f"and {counts['not public']} whose numbers are not public" in readme
     )
+
+
+def _run(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "analysis", "reproduce", *args], capture_output=True, text=True, cwd=cwd)
+
+
+def test_a_second_run_removes_its_stale_files_and_keeps_others(tmp_path):
+    """Regression: a rerun left stale figures beside new ones; foreign files must survive and be listed."""
+    from analysis.manojlovic2021.cli import reproduce
+
+    out = tmp_path / "out"
+    first = reproduce(out)
+    stale = out / "figures" / "forest_an_analysis_that_no_longer_exists.png"
+    stale.write_bytes(b"old")
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["files"].append("figures/forest_an_analysis_that_no_longer_exists.png")
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    (out / "my_notes.txt").write_text("mine")
+    second = reproduce(out)
+    assert not stale.exists()
+    assert (out / "my_notes.txt").read_text() == "mine" and second["kept"] == ["my_notes.txt"]
+    on_disk = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert on_disk == sorted(second["files"] + ["manifest.json", "my_notes.txt"])
+    assert second["files"] == first["files"]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]  # no staging left behind
+
+
+def test_a_failed_run_leaves_the_earlier_output_untouched(tmp_path, monkeypatch):
+    from analysis.manojlovic2021 import cli
+
+    out = tmp_path / "out"
+    cli.reproduce(out)
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("interrupted")
+
+    monkeypatch.setattr(cli, "_write_all", boom)
+    try:
+        cli.reproduce(out)
+    except RuntimeError:
+        pass
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]
+
+
+def test_output_problems_end_in_one_line_and_exit_2(tmp_path):
+    """Regression: --out on a file ended in a raw traceback."""
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    for target in (afile, afile / "sub"):
+        proc = _run("--out", str(target))
+        assert proc.returncode == 2, proc.stderr
+        assert proc.stderr.startswith("error:") and proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+    assert afile.read_text() == "x"
+
+
+def test_csv_text_cannot_run_as_a_formula():
+    from analysis.manojlovic2021.cli import _safe_cells
+
+    frame = pd.DataFrame({"a": ["=HYPERLINK(1)", "+1", "ok", "@x"], "b": [1.0, -2.0, 3.0, 4.0]})
+    safe = _safe_cells(frame)
+    assert safe["a"].tolist() == ["'=HYPERLINK(1)", "'+1", "ok", "'@x"] and safe["b"].tolist() == [1.0, -2.0, 3.0, 4.0]
+    assert frame["a"].iloc[0] == "=HYPERLINK(1)"  # the input is not changed
+
+
+def test_shared_control_with_unknown_time_is_split():
+    """Regression: a NaN time point never equalled itself, so a shared control was not split."""
+    from analysis import get_spec, load_studies
+    from analysis.manojlovic2021.contrasts import make_contrasts
+
+    with pytest.warns(analysis.MissingDataWarning):
+        studies = load_studies()
+    saad = studies[studies["study_id"] == "saad2018"].copy()
+    pain = saad[saad["outcome"] == "pain"].copy()
+    assert len(pain) and pain["timepoint_value"].isna().any()
+    filled = pain.assign(n=10, mean=3.0, sd=1.0, scale_min=0.0, scale_max=10.0, status="verified", missing="", location="")
+    effects, _ = make_contrasts(filled, get_spec("paper_pain"))
+    shared = effects[effects["comparator_program"] == "control"]
+    assert len(shared) >= 2 and (shared["split"] == len(shared)).all()
+    assert (shared["n_c"] == 10 / len(shared)).all()

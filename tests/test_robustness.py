@@ -7,8 +7,8 @@ import pytest
 from tolerances import ATOL_TAU2, RTOL_ITER
 
 import analysis
-from analysis.stats import bias as B
 from analysis import pool
+from analysis.stats import bias as B
 from analysis.stats import robustness as R
 
 

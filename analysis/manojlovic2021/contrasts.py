@@ -74,7 +74,12 @@ def _arm_values(rows: pd.DataFrame, arm: str, spec: AnalysisSpec, kind: str):
         r = direct.iloc[0]
         if pd.notna(r["n"]) and pd.notna(r["mean"]) and pd.notna(r["sd"]):
             if r["orientation"] == "reduction":  # reported as baseline minus follow-up
-                return (float(r["n"]), -float(r["mean"]), float(r["sd"]), "reported reduction taken as a negative change"), None
+                return (
+                    float(r["n"]),
+                    -float(r["mean"]),
+                    float(r["sd"]),
+                    "reported reduction taken as a negative change",
+                ), None
             return (float(r["n"]), float(r["mean"]), float(r["sd"]), ""), None
         return None, f"{arm}: {r['missing'] or 'numbers'} not public"
     if kind == "change":
@@ -301,9 +306,14 @@ def _finish(found: list[dict], spec: AnalysisSpec) -> pd.DataFrame:
     """Apply the multi-arm rule and compute yi, vi."""
     if not found:
         return pd.DataFrame(columns=EFFECT_COLUMNS)
+
     def key(it: dict, arm: str) -> tuple:
         t = it["timepoint_weeks"]
-        return (it["study_id"], arm, None if pd.isna(t) else float(t))  # NaN never equals itself: an unknown time is one key
+        return (
+            it["study_id"],
+            arm,
+            None if pd.isna(t) else float(t),
+        )  # NaN never equals itself: an unknown time is one key
 
     uses: dict[tuple, int] = {}
     for it in found:

@@ -70,5 +70,3 @@ def coverage_chart(matrix: pd.DataFrame, *, ax=None):
         frameon=False,
     )
     return ax
-
-

@@ -28,8 +28,8 @@ __all__ = [
     "STUDY_COLUMNS",
     "DataError",
     "MissingDataWarning",
-    "default_path",
     "Problem",
+    "default_path",
     "load_reviews",
     "load_studies",
     "missing_values",
@@ -282,7 +282,9 @@ def _parse(path: Path, columns: dict[str, object]) -> tuple[pd.DataFrame, list[P
             allowed = ", ".join(repr(k) for k in kind if k)
             suffix = " (or empty)" if "" in kind else ""
             for i in np.flatnonzero((~value.isin(kind)).to_numpy()):
-                problems.append(Problem(int(lines[i]), i + 1, col, f"{cells.iloc[i]!r} is not one of {allowed}{suffix}"))
+                problems.append(
+                    Problem(int(lines[i]), i + 1, col, f"{cells.iloc[i]!r} is not one of {allowed}{suffix}")
+                )
         out[col] = value
     return pd.DataFrame(out), problems, lines.tolist()
 
@@ -309,7 +311,11 @@ def _check_studies(frame: pd.DataFrame, lines: list[int]) -> list[Problem]:
     any_number = pd.concat(has, axis=1).any(axis=1)
     sourced = (f["source_url"] != "") & (f["quote"] != "")
     no_url = f["source_url"] == ""
-    c.add(any_number & ~sourced & no_url, "source_url", "a number without a source: give source_url and the verbatim quote")
+    c.add(
+        any_number & ~sourced & no_url,
+        "source_url",
+        "a number without a source: give source_url and the verbatim quote",
+    )
     c.add(any_number & ~sourced & ~no_url, "quote", "a number without a source: give source_url and the verbatim quote")
     c.add(~any_number & ~sourced & no_url, "source_url", "every row needs its source_url and verbatim quote")
     c.add(~any_number & ~sourced & ~no_url, "quote", "every row needs its source_url and verbatim quote")
@@ -348,7 +354,9 @@ def _check_studies(frame: pd.DataFrame, lines: list[int]) -> list[Problem]:
           f"together (has {[x for x in _CONTRAST_NUMBERS if pd.notna(r[x])]})")  # fmt: skip
     full = contrast & (n_con == 3)
     order_bad = full & (f["ci_low"] >= f["ci_high"])
-    c.add(order_bad, "ci_high", lambda r: f"CI upper bound {r['ci_high']:g} must exceed the lower bound {r['ci_low']:g}")
+    c.add(
+        order_bad, "ci_high", lambda r: f"CI upper bound {r['ci_high']:g} must exceed the lower bound {r['ci_low']:g}"
+    )
     c.add(full & ~order_bad & ~((f["ci_low"] <= f["estimate"]) & (f["estimate"] <= f["ci_high"])), "estimate",
           lambda r: f"estimate {r['estimate']:g} lies outside its CI [{r['ci_low']:g}, {r['ci_high']:g}]")  # fmt: skip
     c.add(full & ~c.has("ci_level"), "ci_level", "a CI needs its level (e.g. 0.95)")
@@ -370,7 +378,11 @@ def _check_studies(frame: pd.DataFrame, lines: list[int]) -> list[Problem]:
           "'partial' means some but not all outcome numbers are present")  # fmt: skip
     c.add((status == "not public") & (present > 0), "status", "'not public' rows hold no outcome numbers")
     incomplete = status.isin(["partial", "not public"])
-    c.add(incomplete & (f["missing"] == ""), "missing", "say which numbers are missing and where in the full text they are")
+    c.add(
+        incomplete & (f["missing"] == ""),
+        "missing",
+        "say which numbers are missing and where in the full text they are",
+    )
     c.add(incomplete & (f["missing"] != "") & (f["location"] == ""), "location",
           "say which numbers are missing and where in the full text they are")  # fmt: skip
     key = [

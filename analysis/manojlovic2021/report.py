@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .pipeline import AnalysisResult
 from .load import missing_values
+from .pipeline import AnalysisResult
 from .specs import PROGRAM_LABELS
 
 __all__ = ["PAPER_CLAIMS", "build_report", "results_table"]

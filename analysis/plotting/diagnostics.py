@@ -17,7 +17,9 @@ def _table(result):
     return result.to_frame() if hasattr(result, "to_frame") else result
 
 
-def baujat_plot(result, *, ax=None, xlabel="Contribution to overall heterogeneity", ylabel="Influence on overall result"):
+def baujat_plot(
+    result, *, ax=None, xlabel="Contribution to overall heterogeneity", ylabel="Influence on overall result"
+):
     """Scatter of :func:`analysis.baujat` with study labels; returns the Axes."""
     import matplotlib.pyplot as plt
 

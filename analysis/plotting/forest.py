@@ -14,7 +14,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from .layout import ForestData, forest_data, forest_rows
+from .layout import forest_data, forest_rows
 
 __all__ = ["forest_plot", "interval_plot"]
 
@@ -213,8 +213,6 @@ def forest_plot(
     if title:
         ax.set_title(title, fontsize=9, loc="right")
     return ax
-
-
 
 
 def interval_plot(

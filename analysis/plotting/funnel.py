@@ -76,5 +76,3 @@ def funnel_plot(
     ax.set_ylabel("Standard error", fontsize=8)
     ax.legend(fontsize=7, frameon=False, loc="lower right")
     return ax
-
-

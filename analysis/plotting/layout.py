@@ -112,7 +112,9 @@ def heterogeneity_text(res: PoolResult) -> str:
     if res.k < 2:
         return "Heterogeneity: Not applicable"
     tau = "" if res.method == "EE" else f"Tau² = {res.tau2:.2f}; "
-    return f"Heterogeneity: {tau}Chi² = {res.q:.2f}, df = {res.q_df} ({format_p(res.q_pvalue)}); I² = {100 * res.i2:.0f}%"
+    return (
+        f"Heterogeneity: {tau}Chi² = {res.q:.2f}, df = {res.q_df} ({format_p(res.q_pvalue)}); I² = {100 * res.i2:.0f}%"
+    )
 
 
 def effect_text(res: PoolResult) -> str:

@@ -85,9 +85,5 @@ def league_plot(result, *, ax=None, digits: int = 2, names: dict | None = None, 
     for i in range(len(table)):
         tab[i, i].set_facecolor("#dde6f2")
     pct = int(round(result.level * 100))
-    ax.set_title(
-        title or f"{result.measure} ({result.method}, {pct}% CI): row minus column", fontsize=9
-    )
+    ax.set_title(title or f"{result.measure} ({result.method}, {pct}% CI): row minus column", fontsize=9)
     return ax
-
-

@@ -5,7 +5,16 @@ protocol of :mod:`analysis.stats.results`. Numbers follow R's metafor (and
 name the convention where metafor, meta and RevMan differ).
 """
 
-from .bias import EggerResult, PermutationResult, RankTestResult, TrimFillResult, egger_test, permutation_test, rank_test, trim_and_fill
+from .bias import (
+    EggerResult,
+    PermutationResult,
+    RankTestResult,
+    TrimFillResult,
+    egger_test,
+    permutation_test,
+    rank_test,
+    trim_and_fill,
+)
 from .effects import (
     SMD_CONVENTIONS,
     change_sd,

@@ -18,7 +18,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 from scipy import linalg, special, stats
 
-from .inference import check_test, critical_value, uses_t
+from .inference import check_test
 from .pooling import PoolResult, _as_padded, pool
 from .regression import meta_regression
 from .results import Result
@@ -295,7 +295,9 @@ class PermutationResult(Result):
 
     def _title(self) -> str:
         kind = "exact" if self.exact else f"{self.n_permutations} random, seed {self.seed}"
-        return f"Permutation test for subgroup differences ({kind}): statistic {self.statistic:.4f}, p = {self.pvalue:.4g}"
+        return (
+            f"Permutation test for subgroup differences ({kind}): statistic {self.statistic:.4f}, p = {self.pvalue:.4g}"
+        )
 
 
 def _label_arrangements(codes: np.ndarray) -> np.ndarray:
@@ -360,5 +362,3 @@ def permutation_test(
     dist, _ = between_groups_common(y, v, arrangements, G, method=method, test=test)
     p = float(np.mean(dist >= observed[0] - np.sqrt(np.finfo(float).eps)))
     return PermutationResult(float(observed[0]), p, arrangements.shape[1], bool(use_exact), seed, dist)
-
-

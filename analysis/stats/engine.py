@@ -182,7 +182,9 @@ class DesignData(Data):
     def from_arrays(cls, y: np.ndarray, v: np.ndarray, X: np.ndarray) -> DesignData:
         """One meta-analysis: y, v of shape (k,), X of shape (k, p)."""
         y, v, X = (np.asarray(a, dtype=float) for a in (y, v, X))
-        return cls(y[:, None, None].copy(), v[:, None, None].copy(), np.ones((len(y), 1, 1), bool), X[:, :, None].copy())
+        return cls(
+            y[:, None, None].copy(), v[:, None, None].copy(), np.ones((len(y), 1, 1), bool), X[:, :, None].copy()
+        )
 
     def rows(self, idx: np.ndarray | None) -> DesignData:
         if idx is None or len(idx) == self.y.shape[-1]:

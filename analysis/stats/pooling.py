@@ -18,7 +18,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 from scipy import stats
 
-from .engine import ROOT_RULES, TAU2_METHODS, Data, estimate_tau2, normalise_method, q_profile
+from .engine import ROOT_RULES, Data, estimate_tau2, normalise_method, q_profile
 from .inference import TESTS, check_test, critical_value, knha_scale
 from .results import Result
 
@@ -213,7 +213,9 @@ class Tau2Interval(Result):
         if np.ndim(self.tau2):
             return f"Q-profile intervals for tau^2 ({len(self.tau2)} meta-analyses)"
         pct = int(round(self.level * 100))
-        return f"tau^2 = {self.tau2:.4f} ({self.method}), {pct}% Q-profile CI [{self.tau2_low:.4f}, {self.tau2_high:.4f}]"
+        return (
+            f"tau^2 = {self.tau2:.4f} ({self.method}), {pct}% Q-profile CI [{self.tau2_low:.4f}, {self.tau2_high:.4f}]"
+        )
 
 
 def _numeric(name: str, values: ArrayLike) -> np.ndarray:

@@ -16,7 +16,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 from scipy import stats
 
-from .engine import DesignData, Data, estimate_tau2, normalise_method
+from .engine import Data, DesignData, estimate_tau2, normalise_method
 from .inference import check_test, critical_value, knha_scale, uses_t
 from .results import Result
 

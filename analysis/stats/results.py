@@ -41,7 +41,7 @@ def format_p(p: float, *, style: str = "revman") -> str:
     if digit == 10:  # 0.0096 rounds up to 0.01
         digit, exponent = 1, exponent + 1
     if exponent >= -2:
-        return f"P = {digit * 10 ** exponent:.2f}"
+        return f"P = {digit * 10**exponent:.2f}"
     return f"P = {digit * 10.0**exponent:.{-exponent}f}"
 
 
@@ -86,7 +86,7 @@ class TableResult(Result):
     directly; ``to_frame()`` returns a copy.
     """
 
-    __slots__ = ("name", "table", "options")
+    __slots__ = ("name", "options", "table")
 
     def __init__(self, name: str, table: pd.DataFrame, options: dict):
         object.__setattr__(self, "name", name)

@@ -217,5 +217,3 @@ def gosh(
     for i, name in enumerate(names):
         frame[name] = incl[:, i]
     return TableResult("GOSH", frame, dict(method=method))
-
-

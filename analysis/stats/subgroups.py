@@ -167,7 +167,9 @@ def subgroup_analysis(
     members = [labels == g for g in order]
     G, k = len(order), len(y)
     if tau2 == "separate":
-        fits = {str(g): pool(y[m], v[m], method=method, test=test, level=level, root=root) for g, m in zip(order, members)}
+        fits = {
+            str(g): pool(y[m], v[m], method=method, test=test, level=level, root=root) for g, m in zip(order, members)
+        }
         est = np.array([f.estimate for f in fits.values()])
         se = np.array([f.se for f in fits.values()])
         w = 1 / se**2

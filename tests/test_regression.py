@@ -1,0 +1,198 @@
+"""Meta-regression and Egger's test against metafor 3.8-1 (tests/reference/regression_reference.R),
+and regression tests for the defects an outside review found (issue 7)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from tolerances import ATOL_TAU2, RTOL_EXACT, RTOL_ITER
+
+import analysis
+from analysis import egger_test, meta_regression, pool, rank_test
+
+REF = json.loads((Path(__file__).parent / "reference" / "regression_reference.json").read_text())
+CLOSED = ("EE", "DL", "HE", "HS", "SJ")
+
+
+def _x():
+    return np.column_stack([np.ones(len(REF["yi"])), REF["ablat"], REF["year"]])
+
+
+def test_reference_covers_every_method_and_test():
+    methods = {k.split("_")[0] for k in REF["fits"]}
+    tests = {k.split("_")[1] for k in REF["fits"]}
+    assert methods == {"EE", "DL", "HE", "HS", "SJ", "PM", "EB", "ML", "REML"}
+    assert tests == {"z", "t", "knha", "adhoc"}
+    assert REF["metafor_version"] == "3.8.1"
+
+
+@pytest.mark.parametrize("key", sorted(REF["fits"]))
+def test_meta_regression_matches_metafor(key):
+    method, test = key.split("_")
+    want = REF["fits"][key]
+    fit = meta_regression(REF["yi"], REF["vi"], _x(), method=method, test=test, root="metafor")
+    rtol = RTOL_EXACT if method in CLOSED else RTOL_ITER
+    np.testing.assert_allclose(fit.tau2, want["tau2"], rtol=rtol, atol=ATOL_TAU2)
+    np.testing.assert_allclose(fit.beta, want["beta"], rtol=rtol * 10)
+    np.testing.assert_allclose(fit.se, want["se"], rtol=rtol * 10)
+    np.testing.assert_allclose(fit.pvalue, want["pval"], rtol=rtol * 100)
+    np.testing.assert_allclose(fit.ci_low, want["ci_lb"], rtol=rtol * 10)
+    np.testing.assert_allclose([fit.qm, fit.qm_pvalue, fit.qe], [want["QM"], want["QMp"], want["QE"]], rtol=rtol * 100)
+    if want["R2"] is not None and method != "EE":
+        assert 100 * fit.r2 == pytest.approx(want["R2"], rel=1e-5, abs=1e-6)
+    assert "term" in fit.to_frame() and fit.summary().startswith("Mixed-effects meta-regression")
+
+
+@pytest.mark.parametrize("key", sorted(REF["regtest"]))
+def test_egger_honours_the_test(key):
+    """Regression: egger_test ran a z test for test='t' or 'adhoc' (BCG, REML, t: p 0.4218 vs metafor's 0.4388)."""
+    method, test = key.split("_")
+    want = REF["regtest"][key]
+    res = egger_test(REF["yi"], REF["vi"], method=method, test=test, root="metafor")
+    rtol = 1e-8 if method in CLOSED else 1e-6
+    assert res.statistic == pytest.approx(want["zval"], rel=rtol)
+    assert res.pvalue == pytest.approx(want["pval"], rel=rtol)
+    assert res.limit_estimate == pytest.approx(want["est"], rel=rtol)
+    assert res.limit_ci_low == pytest.approx(want["ci_lb"], rel=rtol)
+
+
+def test_every_test_argument_is_honoured_or_rejected():
+    y, v = REF["yi"], REF["vi"]
+    for fn in (
+        lambda t: meta_regression(y, v, _x(), test=t),
+        lambda t: egger_test(y, v, test=t),
+        lambda t: pool(y, v, test=t),
+        lambda t: analysis.subgroup_analysis(y, v, ["a"] * 6 + ["b"] * 7, test=t),
+        lambda t: analysis.permutation_test(y, v, ["a"] * 6 + ["b"] * 7, test=t, n_permutations=10, seed=1),
+    ):
+        with pytest.raises(ValueError, match="test must be one of"):
+            fn("T")
+
+
+def test_pool_with_fixed_tau2_and_ee_is_refused():
+    """Regression: pool(method='EE', tau2=x) silently ignored x."""
+    with pytest.raises(ValueError, match="EE"):
+        pool([0.1, 0.3, 0.5], [0.01, 0.02, 0.04], method="EE", tau2=0.1)
+
+
+def test_tau2_ci_follows_the_fit():
+    """Regression: tau2_ci() reported a REML point estimate for a DL fit, and ignored a fixed tau²."""
+    y, v = REF["yi"], REF["vi"]
+    dl = pool(y, v, method="DL")
+    assert dl.tau2_ci().tau2 == pytest.approx(dl.tau2) and dl.tau2_ci().method == "DL"
+    fixed = pool(y, v, method="REML", tau2=0.5)
+    assert fixed.tau2_ci().tau2 == 0.5 and fixed.tau2_ci().method == "fixed"
+
+
+@pytest.mark.parametrize(
+    "yi, vi, message",
+    [
+        ([True, False, True], [0.1, 0.1, 0.1], "real numbers"),
+        (["0.1", "0.2", "0.3"], [0.1, 0.1, 0.1], "real numbers"),
+        ([0.1 + 1j, 0.2, 0.3], [0.1, 0.1, 0.1], "real numbers"),
+        ([1e200, 0.2, 0.3], [0.1, 0.1, 0.1], "too large"),
+    ],
+)
+def test_pool_rejects_what_is_not_a_real_finite_number(yi, vi, message):
+    """Regression: bool, text and complex input pooled; |yi| ~ 1e200 gave tau² = inf silently."""
+    with pytest.raises(ValueError, match=message):
+        pool(yi, vi)
+
+
+def test_pool_does_not_pair_series_by_position():
+    """Regression: two Series with different indexes were paired by position."""
+    y = pd.Series([0.1, 0.3, 0.5], index=["a", "b", "c"])
+    v = pd.Series([0.01, 0.02, 0.04], index=["c", "b", "a"])
+    with pytest.raises(ValueError, match="index"):
+        pool(y, v)
+    assert pool(y, v.reindex(y.index)).estimate == pool(y.to_numpy(), v.reindex(y.index).to_numpy()).estimate
+
+
+def test_rank_test_rejects_bad_input():
+    """Regression: rank_test returned NaN with only a warning."""
+    with pytest.raises(ValueError):
+        rank_test([0.1, np.nan, 0.3], [0.1, 0.1, 0.1])
+    with pytest.raises(ValueError):
+        rank_test([0.1, 0.2], [0.1, 0.1])
+    tau, p = rank_test(REF["yi"], REF["vi"])  # still unpacks
+    assert -1 <= tau <= 1 and 0 <= p <= 1
+
+
+def test_p_values_print_as_revman():
+    """Regression: plots printed 'P = 0.0000'."""
+    from analysis.stats.results import format_p
+
+    assert format_p(0.0000234) == "P = 0.00002"
+    assert format_p(0.000004) == "P < 0.00001"
+    assert format_p(0.0096) == "P = 0.01"
+    assert format_p(0.00096) == "P = 0.001"
+    assert format_p(0.3) == "P = 0.30"
+
+
+def test_network_contrasts_of_a_multi_arm_trial_do_not_depend_on_arm_order():
+    """Regression: only the contrasts against one arm were used, so the result depended on
+    which treatment sorted first (2.03 vs 4.99 for the same comparison)."""
+    rows = [
+        dict(study="s1", treat1="B", treat2="A", estimate=1.0, se=0.5),
+        dict(study="s1", treat1="C", treat2="A", estimate=3.0, se=0.6),
+        dict(study="s1", treat1="C", treat2="B", estimate=4.0, se=0.55),  # not 3.0 - 1.0: inconsistent
+        dict(study="s2", treat1="B", treat2="A", estimate=0.8, se=0.4),
+        dict(study="s3", treat1="C", treat2="B", estimate=1.5, se=0.5),
+    ]
+    data = pd.DataFrame(rows)
+    renamed = data.replace({"A": "Z", "C": "A"}).replace({"Z": "C"})  # swap A and C
+    a = analysis.network_meta_analysis(data, method="EE", reference="A")
+    b = analysis.network_meta_analysis(renamed, method="EE", reference="C")
+    ea = a.league.set_index(["treat1", "treat2"]).loc[("C", "B"), "estimate"]
+    eb = b.league.set_index(["treat1", "treat2"]).loc[("A", "B"), "estimate"]
+    assert ea == pytest.approx(eb, rel=1e-12)
+
+
+def test_network_records_its_measure():
+    """Regression: the measure argument was unused."""
+    data = pd.DataFrame([dict(study="s1", treat1="B", treat2="A", estimate=0.3, se=0.1)])
+    res = analysis.network_meta_analysis(data, method="EE", measure="SMD")
+    assert res.measure == "SMD" and "SMD" in res.summary()
+    arms = analysis.datasets.franchini2012()
+    with pytest.raises(ValueError, match="MD"):
+        analysis.network_meta_analysis(arms, measure="SMD")
+
+
+def test_every_result_speaks_the_protocol():
+    y, v = REF["yi"], REF["vi"]
+    groups = ["a"] * 6 + ["b"] * 7
+    results = [
+        pool(y, v),
+        pool(np.vstack([y, y]), np.vstack([v, v])),
+        pool(y, v).tau2_ci(),
+        analysis.subgroup_analysis(y, v, groups),
+        meta_regression(y, v, _x()),
+        egger_test(y, v),
+        rank_test(y, v),
+        analysis.trim_and_fill(y, v),
+        analysis.permutation_test(y, v, groups, n_permutations=20, seed=1),
+        analysis.influence(y, v),
+        analysis.leave_one_out(y, v),
+        analysis.network_meta_analysis(analysis.datasets.franchini2012(), method="EE"),
+    ]
+    for res in results:
+        assert isinstance(res.to_frame(), pd.DataFrame)
+        assert isinstance(res.summary(), str) and res.summary()
+        assert res._repr_html_().startswith("<p><strong>")
+        assert repr(res).startswith("<") and len(repr(res)) < 300
+
+
+def test_a_batch_is_its_own_type_whose_rows_are_results():
+    y = np.array([[0.1, 0.3, 0.5, np.nan], [0.2, 0.1, 0.4, 0.3]])
+    v = np.array([[0.01, 0.02, 0.04, np.nan], [0.02, 0.03, 0.01, 0.02]])
+    batch = pool(y, v, method="DL")
+    assert isinstance(batch, analysis.PoolBatch) and len(batch) == 2
+    first = batch[0]
+    assert isinstance(first, analysis.PoolResult) and first.k == 3
+    single = pool(y[0, :3], v[0, :3], method="DL")
+    assert first.estimate == pytest.approx(single.estimate) and first.tau2 == pytest.approx(single.tau2)
+    assert list(first.yi) == list(single.yi)
