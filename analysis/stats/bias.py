@@ -19,7 +19,7 @@ from numpy.typing import ArrayLike
 from scipy import linalg, special, stats
 
 from .inference import check_test
-from .pooling import PoolResult, _as_padded, pool
+from .pooling import PoolResult, one_analysis, pool
 from .regression import meta_regression
 from .results import Result
 from .subgroups import between_groups_common
@@ -34,14 +34,6 @@ __all__ = [
     "rank_test",
     "trim_and_fill",
 ]  # fmt: skip
-
-
-def _one_analysis(yi: ArrayLike, vi: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
-    """Validated 1-D effects and variances (the checks of :func:`analysis.pool`)."""
-    y, v, batch = _as_padded(yi, vi)
-    if batch:
-        raise ValueError("this test takes one meta-analysis (1-D yi and vi)")
-    return y[0], v[0]
 
 
 @dataclass(frozen=True, repr=False)
@@ -93,7 +85,7 @@ def egger_test(
     check_test(test)
     if model not in ("rma", "lm"):
         raise ValueError(f"model must be 'rma' or 'lm'; got {model!r}")
-    y, v = _one_analysis(yi, vi)
+    y, v = one_analysis(yi, vi)
     k = len(y)
     if k < 3:
         raise ValueError("Egger's test needs at least 3 studies")
@@ -167,7 +159,7 @@ def rank_test(yi: ArrayLike, vi: ArrayLike) -> RankTestResult:
     ----------
     Begg CB, Mazumdar M (1994). Biometrics 50:1088-1101.
     """
-    y, v = _one_analysis(yi, vi)
+    y, v = one_analysis(yi, vi)
     if len(y) < 3:
         raise ValueError("the rank correlation test needs at least 3 studies")
     w = 1 / v
@@ -229,7 +221,7 @@ def trim_and_fill(
     """
     if estimator not in ("L0", "R0"):
         raise ValueError("estimator must be 'L0' or 'R0'")
-    y0, v0 = _one_analysis(yi, vi)
+    y0, v0 = one_analysis(yi, vi)
     if side is None:
         X = np.column_stack([np.ones(len(y0)), np.sqrt(v0)])
         slope = meta_regression(y0, v0, X, method=method, root=root).beta[1]
@@ -342,7 +334,7 @@ def permutation_test(
     (as metafor). All arrangements are fitted in one batch.
     """
     check_test(test)
-    y, v = _one_analysis(yi, vi)
+    y, v = one_analysis(yi, vi)
     labels = np.asarray(groups, dtype=object)
     if labels.shape != y.shape:
         raise ValueError(f"groups must have one label per study ({len(y)}); got {labels.shape}")

@@ -260,6 +260,14 @@ def _as_padded(yi: ArrayLike, vi: ArrayLike) -> tuple[np.ndarray, np.ndarray, bo
     return y2, v2, batch
 
 
+def one_analysis(yi: ArrayLike, vi: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """Validated 1-D effects and variances of one meta-analysis (the checks of :func:`pool`)."""
+    y, v, batch = _as_padded(yi, vi)
+    if batch:
+        raise ValueError("this function takes one meta-analysis (1-D yi and vi)")
+    return y[0], v[0]
+
+
 def _fit_row_stats(d: Data, tau2: np.ndarray, test: str, level: float):
     """Pooled estimate, SE, test and CI for each row at the given tau²."""
     k = d.k

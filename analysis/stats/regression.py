@@ -162,16 +162,13 @@ def meta_regression(
     undertaken and interpreted? Stat Med 21:1559-1573.
     Viechtbauer W (2010). J Stat Softw 36(3).
     """
-    from .pooling import _as_padded
+    from .pooling import one_analysis
 
     method = normalise_method(method)
     check_test(test)
     if not 0 < level < 1:
         raise ValueError(f"level must be in (0, 1); got {level}")
-    y2, v2, batch = _as_padded(yi, vi)
-    if batch:
-        raise ValueError("meta_regression takes one meta-analysis (1-D yi and vi)")
-    y, v = y2[0], v2[0]
+    y, v = one_analysis(yi, vi)
     k = len(y)
     X, names = _design(X, k)
     p = X.shape[1]

@@ -19,7 +19,7 @@ from numpy.typing import ArrayLike
 from scipy import stats
 
 from .inference import check_test
-from .pooling import _as_padded, pool
+from .pooling import one_analysis, pool
 from .results import TableResult
 
 __all__ = ["baujat", "cumulative", "gosh", "influence", "leave_one_out"]
@@ -28,10 +28,7 @@ _FIT_COLUMNS = ["estimate", "se", "statistic", "pvalue", "ci_low", "ci_high", "q
 
 
 def _inputs(yi: ArrayLike, vi: ArrayLike, labels) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    y2, v2, batch = _as_padded(yi, vi)  # the checks of pool()
-    if batch:
-        raise ValueError("yi and vi must be 1-D arrays of one length")
-    y, v = y2[0], v2[0]
+    y, v = one_analysis(yi, vi)
     names = [f"Study {i + 1}" for i in range(len(y))] if labels is None else [str(x) for x in labels]
     if len(names) != len(y):
         raise ValueError("labels must have one entry per study")
