@@ -242,16 +242,6 @@ class DesignData(Data):
         return (np.where(self.mask[:, 0, :], r, 0.0) ** 2).sum(axis=0), tr_pv
 
 
-def weights(d: Data, tau2: np.ndarray) -> np.ndarray:
-    """Inverse-variance weights 1/(v + tau²), zero in padded cells."""
-    return d.weights(tau2)
-
-
-def wls(d: Data, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Group means under weights ``w``: returns (group weight sums, means, residuals)."""
-    return d.fit(w)
-
-
 def q_gen(d: Data, tau2: np.ndarray) -> np.ndarray:
     """Generalised Q statistic Σ w*(y - Xβ̂(tau²))² (Cochran's Q at tau² = 0)."""
     w = d.weights(tau2)
