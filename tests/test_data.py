@@ -289,3 +289,29 @@ def test_load_studies_is_linear_in_rows(tmp_path):
     many = [dict(rows[0], arm=f"arm{i}") for i in range(20_000)]
     frame = load_studies(_write(tmp_path, many))
     assert len(frame) == 20_000
+
+
+def test_short_row_is_found_although_the_fast_reader_pads_it(tmp_path):
+    """pandas' C parser pads a short record silently; the loader must still name it."""
+    path = _write(tmp_path, _good_rows())
+    text = path.read_text().splitlines()
+    text[2] = text[2].rsplit(",", 1)[0]  # drop the last field of the second row
+    path.write_text("\n".join(text) + "\n")
+    assert "line 3, row 2: has 39 fields, the header has 40 (ragged row)" in _problems(path)
+
+
+def test_line_numbers_follow_records_that_span_lines(tmp_path):
+    rows = _good_rows()
+    rows[0]["notes"] = "first line\nsecond line"
+    rows[1]["sd"] = "-1"
+    rows[1]["status"] = "partial"
+    text = _problems(_write(tmp_path, rows + [rows[1]]))
+    assert "line 4, row 2" in text  # row 1 spans lines 2-3
+
+
+def test_whitespace_is_stripped_as_before(tmp_path):
+    rows = _good_rows()
+    rows[0]["program"] = " hip_only "
+    rows[0]["arm"] = "hip  "
+    frame = load_studies(_write(tmp_path, rows))
+    assert frame.loc[0, "program"] == "hip_only" and frame.loc[0, "arm"] == "hip"
