@@ -40,52 +40,54 @@ def timepoint_weeks(studies: pd.DataFrame) -> pd.Series:
     return weeks.where(~after, weeks + studies["treatment_weeks"].astype(float))
 
 
-def _pick_instrument(rows: pd.DataFrame, spec: AnalysisSpec) -> str | None:
-    available = list(dict.fromkeys(rows["instrument"]))
+# Per trial the rows are few, so the decisions below work on plain records (dicts), one
+# per row: pandas' per-call cost on tiny frames made make_contrasts slow on big files.
+Record = dict
+
+
+def _pick_instrument(rows: list[Record], spec: AnalysisSpec) -> str | None:
+    available = list(dict.fromkeys(r["instrument"] for r in rows))
     if spec.instruments is not None:
         available = [i for i in spec.instruments if i in available]
     return available[0] if available else None
 
 
-def _pick_time(times: pd.DataFrame, spec: AnalysisSpec) -> float:
-    """One time point (weeks) for a comparison from candidate rows (weeks, treatment)."""
-    weeks = times["weeks"].to_numpy(float)
+def _pick_time(rows: list[Record], spec: AnalysisSpec) -> float:
+    """One time point (weeks) for a comparison from its candidate rows."""
+    weeks = np.array([r["weeks"] for r in rows], dtype=float)
     if np.isnan(weeks).all():
         return float("nan")
     if spec.timepoint == "earliest":
         return float(np.nanmin(weeks))
     if spec.timepoint == "latest":
         return float(np.nanmax(weeks))
-    distance = np.abs(weeks - times["treatment"].to_numpy(float))
+    distance = np.abs(weeks - np.array([r["treatment"] for r in rows], dtype=float))
     distance = np.where(np.isnan(distance), np.inf, distance)
     order = np.lexsort((weeks, distance))
     return float(weeks[order[0]])
 
 
-def _same_time(series: pd.Series, t: float) -> pd.Series:
-    return series.isna() if np.isnan(t) else np.isclose(series.astype(float), t)
+def _same_time(week: float, t: float) -> bool:
+    return bool(np.isnan(week)) if np.isnan(t) else bool(np.isclose(week, t))
 
 
-def _arm_values(rows: pd.DataFrame, arm: str, spec: AnalysisSpec, kind: str):
+def _arm_values(rows: list[Record], arm: str, spec: AnalysisSpec, kind: str):
     """(n, mean, sd, note) of an arm for value kind 'post' or 'change', or None with a reason."""
-    mine = rows[(rows["level"] == "arm") & (rows["arm"] == arm)]
-    direct = mine[mine["value_type"] == kind]
-    if len(direct):
-        r = direct.iloc[0]
+    mine = [r for r in rows if r["level"] == "arm" and r["arm"] == arm]
+    direct = [r for r in mine if r["value_type"] == kind]
+    if direct:
+        r = direct[0]
         if pd.notna(r["n"]) and pd.notna(r["mean"]) and pd.notna(r["sd"]):
             if r["orientation"] == "reduction":  # reported as baseline minus follow-up
-                return (
-                    float(r["n"]),
-                    -float(r["mean"]),
-                    float(r["sd"]),
-                    "reported reduction taken as a negative change",
-                ), None
+                note = "reported reduction taken as a negative change"
+                return (float(r["n"]), -float(r["mean"]), float(r["sd"]), note), None
             return (float(r["n"]), float(r["mean"]), float(r["sd"]), ""), None
         return None, f"{arm}: {r['missing'] or 'numbers'} not public"
     if kind == "change":
-        base, post = mine[mine["value_type"] == "baseline"], mine[mine["value_type"] == "post"]
-        if len(base) and len(post):
-            b, p = base.iloc[0], post.iloc[0]
+        base = [r for r in mine if r["value_type"] == "baseline"]
+        post = [r for r in mine if r["value_type"] == "post"]
+        if base and post:
+            b, p = base[0], post[0]
             if all(pd.notna(x) for x in (b["mean"], b["sd"], p["mean"], p["sd"], p["n"])):
                 sd = float(effects.change_sd(b["sd"], p["sd"], spec.prepost_r))
                 note = f"change computed from baseline and follow-up with r = {spec.prepost_r:g}"
@@ -93,7 +95,7 @@ def _arm_values(rows: pd.DataFrame, arm: str, spec: AnalysisSpec, kind: str):
     return None, f"{arm}: no {kind} values reported"
 
 
-def _direction(row: pd.Series, outcome: str) -> float:
+def _direction(row: Record, outcome: str) -> float:
     """+1 or -1 so that pain is 'higher = worse' and function 'higher = better'.
 
     ``higher_is_better`` is the instrument's direction; a difference reported
@@ -104,7 +106,7 @@ def _direction(row: pd.Series, outcome: str) -> float:
     return -sign if row.get("orientation", "") == "reduction" else sign
 
 
-def _rescale(row: pd.Series, spec: AnalysisSpec) -> tuple[float | None, str | None]:
+def _rescale(row: Record, spec: AnalysisSpec) -> tuple[float | None, str | None]:
     if spec.measure != "MD" or spec.common_scale is None:
         return 1.0, None
     if pd.isna(row["scale_min"]) or pd.isna(row["scale_max"]):
@@ -148,69 +150,51 @@ def make_contrasts(studies: pd.DataFrame, spec: AnalysisSpec) -> tuple[pd.DataFr
     rows = studies[studies["outcome"] == spec.outcome].copy()
     rows["weeks"] = timepoint_weeks(rows)
     rows["treatment"] = rows["treatment_weeks"].astype(float)
+    by_study: dict[str, list[Record]] = {}
+    for r in rows.to_dict("records"):
+        by_study.setdefault(r["study_id"], []).append(r)
     found, coverage = [], []
-    for study_id, srows in studies.groupby("study_id", sort=False):
-        first = srows.iloc[0]
+    for first in studies.drop_duplicates("study_id").to_dict("records"):
+        study_id = first["study_id"]
         base = {"analysis": spec.name, "study_id": study_id, "study": first["study"], "year": first["year"]}
         if spec.evidence == "paper_era" and (pd.isna(first["year"]) or first["year"] > 2020):
-            coverage.append(
-                {
-                    **base,
-                    "comparison": "",
-                    "status": "not in scope",
-                    "reason": "published after 2020 or undated (evidence='paper_era')",
-                }
-            )
+            reason = "published after 2020 or undated (evidence='paper_era')"
+            coverage.append({**base, "comparison": "", "status": "not in scope", "reason": reason})
             continue
-        mine = rows[rows["study_id"] == study_id]
+        mine = by_study.get(study_id, [])
         instrument = _pick_instrument(mine, spec)
         if instrument is None:
-            why = "outcome not measured" if mine.empty else f"no {'/'.join(spec.instruments or ())} data"
+            why = "outcome not measured" if not mine else f"no {'/'.join(spec.instruments or ())} data"
             coverage.append({**base, "comparison": "", "status": "not in scope", "reason": why})
             continue
-        mine = mine[mine["instrument"] == instrument]
-        arms = pd.concat(
-            [
-                mine[["arm", "program"]],
-                mine.loc[mine["level"] == "contrast", ["comparator_arm", "comparator_program"]].set_axis(
-                    ["arm", "program"], axis=1
-                ),
-            ]
-        ).drop_duplicates()
-        e_arms = arms[arms["program"].isin(spec.experimental)]
-        c_arms = arms[arms["program"] == spec.comparator]
-        pairs = [
-            (e, c) for e in e_arms.itertuples(index=False) for c in c_arms.itertuples(index=False) if e.arm != c.arm
-        ]
-        if not pairs:
-            coverage.append(
-                {
-                    **base,
-                    "comparison": "",
-                    "status": "not in scope",
-                    "reason": f"no {'/'.join(spec.experimental)} arm with a {spec.comparator} arm",
-                }
+        mine = [r for r in mine if r["instrument"] == instrument]
+        arms = list(
+            dict.fromkeys(
+                [(r["arm"], r["program"]) for r in mine]
+                + [(r["comparator_arm"], r["comparator_program"]) for r in mine if r["level"] == "contrast"]
             )
+        )
+        e_arms = [a for a in arms if a[1] in spec.experimental]
+        c_arms = [a for a in arms if a[1] == spec.comparator]
+        pairs = [(e, c) for e in e_arms for c in c_arms if e[0] != c[0]]
+        if not pairs:
+            reason = f"no {'/'.join(spec.experimental)} arm with a {spec.comparator} arm"
+            coverage.append({**base, "comparison": "", "status": "not in scope", "reason": reason})
             continue
-        for e, c in pairs:
-            label = f"{e.arm} vs {c.arm}"
-            outcome_rows = mine[
-                (
-                    (mine["level"] == "arm")
-                    & (mine["arm"].isin([e.arm, c.arm]))
-                    & mine["program"].isin([e.program, c.program])
-                )
-                | (
-                    (mine["level"] == "contrast")
-                    & (
-                        ((mine["arm"] == e.arm) & (mine["comparator_arm"] == c.arm))
-                        | ((mine["arm"] == c.arm) & (mine["comparator_arm"] == e.arm))
-                    )
+        for (e_arm, e_prog), (c_arm, c_prog) in pairs:
+            label = f"{e_arm} vs {c_arm}"
+            outcome_rows = [
+                r
+                for r in mine
+                if (r["level"] == "arm" and r["arm"] in (e_arm, c_arm) and r["program"] in (e_prog, c_prog))
+                or (
+                    r["level"] == "contrast"
+                    and ((r["arm"], r["comparator_arm"]) in ((e_arm, c_arm), (c_arm, e_arm)))
                 )
             ]
-            t = _pick_time(outcome_rows[["weeks", "treatment"]], spec)
-            at = outcome_rows[_same_time(outcome_rows["weeks"], t)]
-            item, reason = _one_comparison(at, e, c, spec)
+            t = _pick_time(outcome_rows, spec) if outcome_rows else float("nan")
+            at = [r for r in outcome_rows if _same_time(r["weeks"], t)]
+            item, reason = _one_comparison(at, e_arm, c_arm, spec)
             if item is None:
                 coverage.append({**base, "comparison": label, "status": "missing", "reason": reason})
                 continue
@@ -220,10 +204,10 @@ def make_contrasts(studies: pd.DataFrame, spec: AnalysisSpec) -> tuple[pd.DataFr
                 year=first["year"],
                 design=first["design"],
                 comparison=label,
-                experimental_arm=e.arm,
-                experimental_program=e.program,
-                comparator_arm=c.arm,
-                comparator_program=c.program,
+                experimental_arm=e_arm,
+                experimental_program=e_prog,
+                comparator_arm=c_arm,
+                comparator_program=c_prog,
                 outcome=spec.outcome,
                 instrument=instrument,
                 timepoint_weeks=t,
@@ -234,15 +218,15 @@ def make_contrasts(studies: pd.DataFrame, spec: AnalysisSpec) -> tuple[pd.DataFr
     return effects_frame, pd.DataFrame(coverage, columns=COVERAGE_COLUMNS)
 
 
-def _one_comparison(at: pd.DataFrame, e, c, spec: AnalysisSpec) -> tuple[dict | None, str | None]:
+def _one_comparison(at: list[Record], e_arm: str, c_arm: str, spec: AnalysisSpec) -> tuple[dict | None, str | None]:
     """Inputs of one comparison at one time point, from arm values or a contrast."""
     reasons = []
     kinds = {"post": ["post"], "change": ["change"], "any": ["post", "change"]}[spec.values]
     for kind in kinds:
-        ev, why_e = _arm_values(at, e.arm, spec, kind)
-        cv, why_c = _arm_values(at, c.arm, spec, kind)
+        ev, why_e = _arm_values(at, e_arm, spec, kind)
+        cv, why_c = _arm_values(at, c_arm, spec, kind)
         if ev and cv:
-            ref = at[(at["level"] == "arm") & (at["arm"] == e.arm)].iloc[0]
+            ref = next(r for r in at if r["level"] == "arm" and r["arm"] == e_arm)
             scale, why = _rescale(ref, spec)
             if why:
                 return None, why
@@ -263,10 +247,9 @@ def _one_comparison(at: pd.DataFrame, e, c, spec: AnalysisSpec) -> tuple[dict | 
                 notes=note or "arm-level values",
             ), None
         reasons += [r for r in (why_e, why_c) if r]
-    contrast = at[(at["level"] == "contrast") & (at["status"] == "verified")]
-    contrast = contrast[contrast["value_type"].isin(kinds)]
-    if not contrast.empty:
-        r = contrast.iloc[0]
+    contrast = [r for r in at if r["level"] == "contrast" and r["status"] == "verified" and r["value_type"] in kinds]
+    if contrast:
+        r = contrast[0]
         if spec.measure == "SMD":
             return None, "only a between-group MD is public; an SMD needs the arm SDs (" + "; ".join(
                 dict.fromkeys(reasons)
@@ -276,10 +259,10 @@ def _one_comparison(at: pd.DataFrame, e, c, spec: AnalysisSpec) -> tuple[dict | 
         scale, why = _rescale(r, spec)
         if why:
             return None, why
-        flip = -1.0 if r["arm"] == c.arm else 1.0
+        flip = -1.0 if r["arm"] == c_arm else 1.0
         note = f"reported contrast {r['arm']} vs {r['comparator_arm']} = {r['estimate']:g} [{r['ci_low']:g}, {r['ci_high']:g}]"
         if flip < 0:
-            note += ", reversed to " + f"{e.arm} vs {c.arm}"
+            note += ", reversed to " + f"{e_arm} vs {c_arm}"
         return dict(
             source="contrast",
             value_type=r["value_type"],
@@ -297,8 +280,8 @@ def _one_comparison(at: pd.DataFrame, e, c, spec: AnalysisSpec) -> tuple[dict | 
         ), None
     if not reasons:
         reasons.append("no outcome rows at this time point")
-    where = at.loc[at["status"] != "verified", "location"]
-    located = f" (where: {where.iloc[0]})" if len(where) and where.iloc[0] else ""
+    where = [r["location"] for r in at if r["status"] != "verified"]
+    located = f" (where: {where[0]})" if where and where[0] else ""
     return None, "; ".join(dict.fromkeys(reasons)) + located
 
 
