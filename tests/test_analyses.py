@@ -206,5 +206,23 @@ def test_report_follows_the_data_when_numbers_are_added(studies):
     report = build_report(
         filled, load_reviews(), results, provenance={"command": "test", "version": "0", "studies_sha256": "0" * 16}
     )
-    assert "paper_pain: k = 1: MD -3.00 [" in report
+    assert "paper_pain: k = 1 trial: MD -3.00 [" in report
     assert "Fukuda 2010" in report.split("## Why the numbers differ")[1].split("\n")[2]
+
+
+def test_report_counts_trials_names_inferred_signs_and_explains_split_arms(studies):
+    """Regression: two arms of one trial were called "k = 2"; the headline did not say that results
+    rest on inferred signs; the same Hott comparison showed two CIs without a word of why."""
+    from analysis import ANALYSES, load_reviews
+    from analysis.manojlovic2021.report import build_report, results_table
+
+    results = [run_analysis(spec, studies) for spec in ANALYSES]
+    report = build_report(
+        studies, load_reviews(), results, provenance={"command": "test", "version": "0", "studies_sha256": "0" * 16}
+    )
+    assert "(k = 2 comparisons from 1 trial, I² 0%; sign inferred for Hott 2019/2020)" in report
+    table = results_table([r for r in results if r.k > 0])
+    n_inferred = int((table["inferred_sign"] != "").sum())
+    assert f"**{n_inferred} of these {len(table)} results rest on signs this project inferred**" in report
+    assert "**Shared comparator arms.**" in report
+    assert "comparator shared by 2 comparisons; CI 1.00 [-5.90, 7.90]" in report

@@ -25,18 +25,30 @@ def _ci(est: float, lo: float, hi: float, digits: int = 2) -> str:
     return f"{est:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
 
 
+def _members(r: AnalysisResult, group: str) -> pd.DataFrame:
+    """The comparisons behind one row of ``r.to_frame()`` (a subgroup, or all of them)."""
+    eff = r.effects
+    if group == "overall" or eff.empty:
+        return eff
+    return eff[eff["experimental_program"].map(PROGRAM_LABELS) == group]
+
+
 def results_table(results: list[AnalysisResult]) -> pd.DataFrame:
-    """One row per analysis and subgroup: k, estimate, CI, tau², I², p."""
+    """One row per analysis and subgroup: k (comparisons), trials, estimate, CI, tau², I², p,
+    and the trials whose between-group differences enter with a sign this project inferred."""
     rows = []
     for r in results:
         frame = r.to_frame()
         for f in frame.itertuples(index=False):
+            used = _members(r, f.group)
+            inferred = used.loc[used["sign"] == "inferred", "study"] if len(used) else pd.Series(dtype=object)
             rows.append(
                 dict(
                     analysis=r.spec.name,
                     title=r.spec.title,
                     group=f.group,
                     k=int(f.k),
+                    trials=int(used["study_id"].nunique()) if len(used) else 0,
                     estimate=getattr(f, "estimate", np.nan),
                     ci_low=getattr(f, "ci_low", np.nan),
                     ci_high=getattr(f, "ci_high", np.nan),
@@ -46,9 +58,17 @@ def results_table(results: list[AnalysisResult]) -> pd.DataFrame:
                     measure=r.spec.measure,
                     method=r.spec.method,
                     test=r.spec.test,
+                    inferred_sign=", ".join(dict.fromkeys(inferred)),
                 )
             )
     return pd.DataFrame(rows)
+
+
+def _k_text(k: int, trials: int) -> str:
+    """'k = 2 comparisons from 1 trial': comparisons are not trials when a trial has several arms."""
+    if k == trials:
+        return f"k = {k} trial{'s' if k != 1 else ''}"
+    return f"k = {k} comparisons from {trials} trial{'s' if trials != 1 else ''}"
 
 
 def _md_table(frame: pd.DataFrame) -> str:
@@ -115,7 +135,8 @@ def build_report(
         if g is not None:
             recomputed += 1
             het = f", I² {100 * g.i2:.0f}%" if g.k > 1 else ""
-            ours = f"k = {g.k}: {measure} {_ci(g.estimate, g.ci_low, g.ci_high)}{het}"
+            used = _members(r, "Hip&Knee")
+            ours = f"{_k_text(g.k, used['study_id'].nunique())}: {measure} {_ci(g.estimate, g.ci_low, g.ci_high)}{het}"
         rows.append(
             dict(outcome=outcome, paper=f"{measure} {_ci(est, lo, hi)}, I² {i2}%", this_project=f"{name}: {ours}")
         )
@@ -131,10 +152,35 @@ def build_report(
     lines = []
     for r in table.itertuples(index=False):
         tail = "" if r.k < 2 or not np.isfinite(r.i2) else f", I² {100 * r.i2:.0f}%"
+        signs = f"; sign inferred for {r.inferred_sign}" if r.inferred_sign else ""
         lines.append(
-            f"- {r.title}{'' if r.group == 'overall' else f' — {r.group}'}: {r.measure} {_ci(r.estimate, r.ci_low, r.ci_high)} (k = {r.k}{tail})."
+            f"- {r.title}{'' if r.group == 'overall' else f' — {r.group}'}: {r.measure} "
+            f"{_ci(r.estimate, r.ci_low, r.ci_high)} ({_k_text(r.k, r.trials)}{tail}{signs})."
         )
     add("\n".join(lines) + "\n")
+    resting = table[table["inferred_sign"] != ""]
+    if len(resting):
+        add(
+            f"**{len(resting)} of these {len(table)} results rest on signs this project inferred**: the trials named "
+            "after \"sign inferred\" report a difference between two arms without saying which was subtracted from "
+            "which; the project reads \"A versus B\" as A − B. If a full text says otherwise, that result changes "
+            "direction (data/studies.csv records each such row with `sign = inferred`).\n"
+        )
+    split = pd.concat([r.effects.assign(analysis=r.spec.name) for r in results if r.k > 0], ignore_index=True)
+    split = split[split["split"] > 1] if len(split) else split
+    if len(split):
+        add(
+            "**Shared comparator arms.** When one arm is the comparator of several comparisons in the same analysis, "
+            "its patients would count more than once; each comparison gets 1/m of them (Cochrane Handbook 23.3.4: n "
+            "divided for arm data, the variance rescaled for a reported difference). So the same trial comparison "
+            "can show a wider CI in an analysis where its comparator is shared than in one where it is not:\n"
+        )
+        for e in split.itertuples(index=False):
+            add(
+                f"- {e.study}, {e.comparison} in `{e.analysis}`: comparator shared by {int(e.split)} comparisons; "
+                f"CI {_ci(e.yi, e.ci_low, e.ci_high)} ({e.notes})."
+            )
+        add("")
 
     add("## Other published meta-analyses\n")
     rev = reviews.assign(
