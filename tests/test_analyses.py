@@ -226,3 +226,65 @@ def test_report_counts_trials_names_inferred_signs_and_explains_split_arms(studi
     assert f"**{n_inferred} of these {len(table)} results rest on signs this project inferred**" in report
     assert "**Shared comparator arms.**" in report
     assert "comparator shared by 2 comparisons; CI 1.00 [-5.90, 7.90]" in report
+
+
+def _fukuda_pain_filled(studies):
+    filled = studies.copy()
+    values = {
+        "Knee exercise group (KE)": (22, 3.0, 1.5),
+        "Knee and hip exercise group (KHE)": (23, 2.0, 1.4),
+        "Nontreatment group (control)": (25, 5.0, 2.0),
+    }
+    for arm, (n, m, s) in values.items():
+        sel = (filled["study_id"] == "fukuda2010") & (filled["outcome"] == "pain") & (filled["arm"] == arm)
+        filled.loc[sel, ["n", "mean", "sd", "status"]] = [n, m, s, "verified"]
+    return filled, values
+
+
+def test_a_multi_arm_trial_with_arm_values_enters_the_network_as_arms(studies):
+    """Regression (issue 7): multi-arm trials stay arms through to the network, at one time point."""
+    from analysis import NETWORKS, network_meta_analysis
+    from analysis.manojlovic2021.pipeline import network_data
+
+    filled, values = _fukuda_pain_filled(studies)
+    spec = next(s for s in NETWORKS if s.outcome == "pain")
+    data = network_data(spec, filled)
+    fuk = data[data["study"] == "Fukuda 2010"]
+    assert len(fuk) == 3 and fuk["treatment"].notna().all() and fuk["treat1"].isna().all()
+    # pain on a 0-10 VAS/NPRS stays as reported (higher = worse): mean and sd unchanged by orientation
+    row = fuk.set_index("treatment")
+    scale = 10 / (filled.loc[filled["study_id"] == "fukuda2010", "scale_max"].dropna().iloc[0])
+    assert row.loc["control", "mean"] == pytest.approx(5.0 * scale) and row.loc["control", "n"] == 25
+    res = network_meta_analysis(fuk, method="EE", reference="control")
+    assert res.relative_effects.loc["hip_knee", "estimate"] == pytest.approx((2.0 - 5.0) * scale)
+
+
+def test_a_partly_reported_multi_arm_trial_keeps_one_contrast_and_says_so(monkeypatch):
+    """Regression: a three-arm trial with two of its three contrasts ended in a traceback."""
+    import itertools
+
+    import pandas as pd
+
+    from analysis import network_meta_analysis
+    from analysis.manojlovic2021 import pipeline
+
+    effects = pd.DataFrame(
+        [
+            dict(study="T", comparison="A vs C", experimental_program="hip_only", comparator_program="control",
+                 source="contrast", yi=1.0, vi=0.25, n_e=10, n_c=10, _pair=4),
+            dict(study="T", comparison="B vs C", experimental_program="knee_only", comparator_program="control",
+                 source="contrast", yi=0.5, vi=0.36, n_e=10, n_c=10, _pair=5),
+        ]
+    )  # fmt: skip
+    spec = pipeline.NetworkSpec(name="n", title="n", outcome="pain")
+    pairs = list(itertools.combinations(spec.treatments, 2))
+
+    def contrasts_of(studies, pair_spec):  # the trial as make_contrasts would give it, pair by pair
+        pair = pairs.index((pair_spec.experimental[0], pair_spec.comparator))
+        return effects[effects["_pair"] == pair].drop(columns="_pair"), None
+
+    monkeypatch.setattr(pipeline, "make_contrasts", contrasts_of)
+    data = pipeline.network_data(spec, None)
+    assert len(data) == 1 and data.attrs["left_out"] == ["T: B vs C (knee_only vs control)"]
+    assert "left out B vs C" in data["note"].iloc[0]
+    assert network_meta_analysis(data, method="EE").k == 1

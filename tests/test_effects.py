@@ -101,3 +101,12 @@ def test_from_ci_and_from_se():
 def test_bad_input_raises(call):
     with pytest.raises(ValueError):
         call()
+
+
+def test_combine_arms_is_the_sd_of_the_pooled_sample():
+    """Cochrane Handbook Table 6.5.a, checked against the two samples pooled."""
+    rng = np.random.default_rng(7)
+    a, b = rng.normal(2, 1.5, 17), rng.normal(3.5, 2.5, 29)
+    n, m, sd = effects.combine_arms(len(a), a.mean(), a.std(ddof=1), len(b), b.mean(), b.std(ddof=1))
+    both = np.concatenate([a, b])
+    assert n == 46 and m == pytest.approx(both.mean(), rel=1e-13) and sd == pytest.approx(both.std(ddof=1), rel=1e-13)

@@ -8,7 +8,15 @@ imports it.
 """
 
 from .load import DataError, MissingDataWarning, Problem, load_reviews, load_studies, missing_values
-from .pipeline import AnalysisResult, coverage_matrix, network_contrasts, run_analysis, run_network, sensitivity
+from .pipeline import (
+    AnalysisResult,
+    coverage_matrix,
+    network_contrasts,
+    network_data,
+    run_analysis,
+    run_network,
+    sensitivity,
+)
 from .specs import ANALYSES, NETWORKS, PROGRAM_LABELS, AnalysisSpec, NetworkSpec, get_spec
 
 __all__ = [
@@ -27,6 +35,7 @@ __all__ = [
     "load_studies",
     "missing_values",
     "network_contrasts",
+    "network_data",
     "run_analysis",
     "run_network",
     "sensitivity",

@@ -79,7 +79,7 @@ def _write_all(stage: Path, studies, reviews, studies_path: Path, reviews_path: 
     from ..stats import influence, leave_one_out
     from .figures import coverage_chart, reviews_forest
     from .load import missing_values
-    from .pipeline import coverage_matrix, run_analysis, run_network
+    from .pipeline import coverage_matrix, network_data, run_analysis, run_network
     from .report import build_report, results_table
     from .specs import ANALYSES, NETWORKS, PROGRAM_LABELS
 
@@ -119,8 +119,10 @@ def _write_all(stage: Path, studies, reviews, studies_path: Path, reviews_path: 
                 save_figure(influence_plot(infl, title=r.spec.title).figure, f"influence_{r.spec.name}")
         networks = []
         for spec in NETWORKS:
-            net = run_network(spec, studies)
-            networks.append((spec, net))
+            data = network_data(spec, studies)
+            net = run_network(spec, studies, data)
+            networks.append((spec, net, data.attrs.get("left_out", [])))
+            save_table(data, f"{spec.name}_data")
             if net is None:
                 continue
             save_table(net.relative_effects.reset_index(), f"{spec.name}_relative_effects")
@@ -158,7 +160,7 @@ def _write_all(stage: Path, studies, reviews, studies_path: Path, reviews_path: 
         "studies_sha256": _sha256(studies_path),
         "reviews_sha256": _sha256(reviews_path),
         "analyses": [r.spec.to_dict() for r in results],
-        "networks": [spec.__dict__ for spec, _ in networks],
+        "networks": [spec.__dict__ for spec, _, _ in networks],
     }
     report = build_report(
         studies, reviews, results, provenance={**manifest, "command": "python -m analysis reproduce"}, networks=networks

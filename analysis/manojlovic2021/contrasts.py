@@ -26,7 +26,7 @@ EFFECT_COLUMNS = [
     "study_id", "study", "year", "design", "comparison", "experimental_arm", "experimental_program",
     "comparator_arm", "comparator_program", "outcome", "instrument", "timepoint_weeks", "value_type",
     "source", "n_e", "mean_e", "sd_e", "n_c", "mean_c", "sd_c", "n_basis", "split", "sign",
-    "yi", "vi", "se", "ci_low", "ci_high", "notes",
+    "direction", "scale", "yi", "vi", "se", "ci_low", "ci_high", "notes",
 ]  # fmt: skip
 COVERAGE_COLUMNS = ["analysis", "study_id", "study", "year", "comparison", "status", "reason"]
 
@@ -177,6 +177,7 @@ def make_contrasts(studies: pd.DataFrame, spec: AnalysisSpec) -> tuple[pd.DataFr
         e_arms = [a for a in arms if a[1] in spec.experimental]
         c_arms = [a for a in arms if a[1] == spec.comparator]
         pairs = [(e, c) for e in e_arms for c in c_arms if e[0] != c[0]]
+        trial_time = _pick_time(mine, spec) if spec.timepoint_scope == "trial" and mine else None
         if not pairs:
             reason = f"no {'/'.join(spec.experimental)} arm with a {spec.comparator} arm"
             coverage.append({**base, "comparison": "", "status": "not in scope", "reason": reason})
@@ -192,7 +193,10 @@ def make_contrasts(studies: pd.DataFrame, spec: AnalysisSpec) -> tuple[pd.DataFr
                     and ((r["arm"], r["comparator_arm"]) in ((e_arm, c_arm), (c_arm, e_arm)))
                 )
             ]
-            t = _pick_time(outcome_rows, spec) if outcome_rows else float("nan")
+            if trial_time is not None:
+                t = trial_time
+            else:
+                t = _pick_time(outcome_rows, spec) if outcome_rows else float("nan")
             at = [r for r in outcome_rows if _same_time(r["weeks"], t)]
             item, reason = _one_comparison(at, e_arm, c_arm, spec)
             if item is None:

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..plotting.layout import ARM_COLUMNS, ForestData
+from ..stats.effects import combine_arms
 from ..stats.network import NetworkResult, network_meta_analysis
 from ..stats.pooling import PoolResult, pool
 from ..stats.results import Result
@@ -17,7 +18,16 @@ from ..stats.subgroups import SubgroupResult, subgroup_analysis
 from .contrasts import make_contrasts
 from .specs import PROGRAM_LABELS, AnalysisSpec, NetworkSpec
 
-__all__ = ["AnalysisResult", "coverage_matrix", "network_contrasts", "run_analysis", "run_network", "sensitivity"]
+__all__ = [
+    "NETWORK_COLUMNS",
+    "AnalysisResult",
+    "coverage_matrix",
+    "network_contrasts",
+    "network_data",
+    "run_analysis",
+    "run_network",
+    "sensitivity",
+]
 
 
 @dataclass(frozen=True, repr=False)
@@ -159,29 +169,92 @@ def sensitivity(spec: AnalysisSpec, studies: pd.DataFrame, **options: Sequence) 
     return pd.DataFrame(rows)
 
 
-def network_contrasts(spec: NetworkSpec, studies: pd.DataFrame) -> pd.DataFrame:
-    """Contrast-level input for :func:`analysis.network_meta_analysis` from the trial data.
+NETWORK_COLUMNS = [
+    "study", "treatment", "n", "mean", "sd", "treat1", "treat2", "estimate", "se", "n1", "n2", "note",
+]  # fmt: skip
 
-    One row per trial and pair of programme classes with usable numbers:
-    ``study, treat1, treat2, estimate, se, n1, n2`` (estimate = treat1 - treat2,
-    oriented and scaled as the pairwise analyses; n = randomised or analysed
-    arm sizes where public).
+
+def _trial_arms(effects: pd.DataFrame) -> dict[str, tuple[str, float, float, float]]:
+    """arm -> (class, n, mean, sd) of one trial, oriented and rescaled as its comparisons are."""
+    arms = {}
+    for r in effects.itertuples(index=False):
+        k = r.direction * r.scale
+        for arm, prog, n, m, sd in (
+            (r.experimental_arm, r.experimental_program, r.n_e, r.mean_e, r.sd_e),
+            (r.comparator_arm, r.comparator_program, r.n_c, r.mean_c, r.sd_c),
+        ):
+            arms[arm] = (prog, float(n), float(m) * k, float(sd) * abs(r.scale))
+    return arms
+
+
+def network_data(spec: NetworkSpec, studies: pd.DataFrame) -> pd.DataFrame:
+    """Input for :func:`analysis.network_meta_analysis` from the trial data: arms where they can be, else contrasts.
+
+    Every pair of ``spec.treatments`` is built by the pairwise rules with one
+    time point per trial (``timepoint_scope="trial"``), so a multi-arm trial's
+    comparisons describe the same moment. Then per trial:
+
+    - when every comparison comes from arm values, the trial enters as arms
+      (``treatment, n, mean, sd``, oriented and rescaled; two arms of one class
+      are combined by the Cochrane Handbook formula, Table 6.5.a), and the
+      network model carries its covariance;
+    - otherwise as contrasts (``treat1, treat2, estimate, se, n1, n2``). A
+      multi-arm trial whose contrasts do not cover every pair of its classes
+      cannot give the covariance of the ones it has, so only its first
+      contrast in ``spec.treatments`` order enters; a second contrast of the
+      same pair of classes (two arms of one class) is left out likewise.
+
+    ``note`` says what was combined or left out; left-out contrasts are
+    listed in ``frame.attrs["left_out"]``.
     """
-    rows = []
-    for a, b in itertools.combinations(spec.treatments, 2):
-        effects, _ = make_contrasts(studies, spec.pair_spec(a, b))
-        for r in effects.itertuples(index=False):
+    pairs = list(itertools.combinations(spec.treatments, 2))
+    found = [make_contrasts(studies, spec.pair_spec(a, b))[0].assign(_pair=i) for i, (a, b) in enumerate(pairs)]
+    found = [f for f in found if len(f)]
+    rows, left_out = [], []
+    if not found:
+        return pd.DataFrame(columns=NETWORK_COLUMNS)
+    effects = pd.concat(found, ignore_index=True)
+    for study, eff in effects.groupby("study", sort=False):
+        if (eff["source"] == "arm").all():
+            by_class: dict[str, list] = {}
+            for prog, n, m, sd in _trial_arms(eff).values():
+                by_class.setdefault(prog, []).append((n, m, sd))
+            for prog, arms in by_class.items():
+                n, m, sd = arms[0]
+                for n2, m2, sd2 in arms[1:]:
+                    n, m, sd = (float(x) for x in combine_arms(n, m, sd, n2, m2, sd2))
+                note = f"{len(arms)} arms combined (Cochrane Handbook 6.5.a)" if len(arms) > 1 else ""
+                rows.append(dict(study=study, treatment=prog, n=n, mean=m, sd=sd, note=note))
+            continue
+        eff = eff.sort_values("_pair", kind="stable")
+        keep = eff.drop_duplicates(["experimental_program", "comparator_program"])
+        classes = set(keep["experimental_program"]) | set(keep["comparator_program"])
+        if len(classes) > 2 and len(keep) < len(classes) * (len(classes) - 1) // 2:
+            keep = keep.iloc[:1]
+        dropped = eff.drop(index=keep.index)
+        for r in dropped.itertuples(index=False):
+            left_out.append(f"{study}: {r.comparison} ({r.experimental_program} vs {r.comparator_program})")
+        note = "; ".join(f"left out {r.comparison}" for r in dropped.itertuples(index=False))
+        for r in keep.itertuples(index=False):
             n1, n2 = (float(x) if pd.notna(x) else np.nan for x in (r.n_e, r.n_c))
-            rows.append(dict(study=r.study, treat1=a, treat2=b, estimate=r.yi, se=float(np.sqrt(r.vi)), n1=n1, n2=n2))
-    return pd.DataFrame(rows, columns=["study", "treat1", "treat2", "estimate", "se", "n1", "n2"])
+            a, b = r.experimental_program, r.comparator_program
+            rows.append(dict(study=study, treat1=a, treat2=b, estimate=r.yi, se=float(np.sqrt(r.vi)), n1=n1, n2=n2, note=note))
+    out = pd.DataFrame(rows, columns=NETWORK_COLUMNS)
+    out.attrs["left_out"] = left_out
+    return out
 
 
-def run_network(spec: NetworkSpec, studies: pd.DataFrame) -> NetworkResult | None:
-    """Fit ``spec``'s network on the trial data; None when no contrast is usable."""
-    data = network_contrasts(spec, studies)
+#: The earlier name of :func:`network_data`.
+network_contrasts = network_data
+
+
+def run_network(spec: NetworkSpec, studies: pd.DataFrame, data: pd.DataFrame | None = None) -> NetworkResult | None:
+    """Fit ``spec``'s network on the trial data (or on its :func:`network_data`, if already
+    built); None when nothing is usable."""
+    data = network_data(spec, studies) if data is None else data
     if data.empty:
         return None
-    present = set(data["treat1"]) | set(data["treat2"])
+    present = set(data["treatment"].dropna()) | set(data["treat1"].dropna()) | set(data["treat2"].dropna())
     reference = next(t for t in spec.reference_order if t in present)
     small = "good" if spec.outcome == "pain" else "bad"
     return network_meta_analysis(

@@ -224,10 +224,14 @@ def build_report(
     if networks:
         add("## Network meta-analysis of the programme classes\n")
         add(
-            "All trials' usable contrasts between Hip&Knee, Hip-only, Knee-only and control in one consistency model "
-            "(multi-arm trials with their covariance; REML, correlation 1/2 between a trial's contrasts).\n"
+            "All trials' usable numbers for Hip&Knee, Hip-only, Knee-only and control in one consistency model, at one "
+            "time point per trial: trials with arm values enter as arms (the model carries a multi-arm trial's "
+            "covariance), the others as between-group differences (REML, correlation 1/2 between a trial's contrasts; "
+            "the input is `tables/<network>_data.csv`).\n"
         )
-        for spec, net in networks:
+        for spec, net, left_out in networks:
+            if left_out:
+                add(f"- {spec.title}: left out (a multi-arm trial's covariance is not public): {'; '.join(left_out)}.")
             if net is None:
                 add(f"- {spec.title}: no usable contrasts.")
                 continue

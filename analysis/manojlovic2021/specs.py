@@ -61,6 +61,10 @@ class AnalysisSpec:
     subgroup : "program" to subgroup by the experimental class (the paper's
         design), or None.
     timepoint : a rule of :data:`TIMEPOINT_RULES`.
+    timepoint_scope : "comparison" (each comparison takes its own time point
+        by the rule) or "trial" (one time point per trial, chosen by the rule
+        among all its rows of the outcome; the network uses it so that a
+        multi-arm trial's comparisons describe the same moment).
     values : "post" (follow-up values), "change" (change from baseline; from
         baseline and follow-up rows with ``prepost_r`` where no change row
         exists), or "any" (post where available, else change; Cochrane
@@ -88,6 +92,7 @@ class AnalysisSpec:
     comparator: str = "control"
     subgroup: str | None = None
     timepoint: str = "end_of_treatment"
+    timepoint_scope: str = "comparison"
     values: str = "any"
     prepost_r: float = 0.5
     multi_arm: str = "split"
@@ -104,6 +109,7 @@ class AnalysisSpec:
             "outcome": (self.outcome, ("pain", "function")),
             "measure": (self.measure, ("MD", "SMD")),
             "timepoint": (self.timepoint, TIMEPOINT_RULES),
+            "timepoint_scope": (self.timepoint_scope, ("comparison", "trial")),
             "values": (self.values, ("post", "change", "any")),
             "multi_arm": (self.multi_arm, ("split", "reuse")),
             "evidence": (self.evidence, ("all", "paper_era")),
@@ -238,6 +244,7 @@ class NetworkSpec:
             experimental=(experimental,),
             comparator=comparator,
             timepoint=self.timepoint,
+            timepoint_scope="trial",
             values=self.values,
             multi_arm="reuse",
             method=self.method,

@@ -18,6 +18,7 @@ from .bias import (
 from .effects import (
     SMD_CONVENTIONS,
     change_sd,
+    combine_arms,
     from_ci,
     from_se,
     hedges_correction,
@@ -57,6 +58,7 @@ __all__ = [
     "TrimFillResult",
     "baujat",
     "change_sd",
+    "combine_arms",
     "cumulative",
     "egger_test",
     "format_p",

@@ -19,6 +19,7 @@ from scipy import special, stats
 __all__ = [
     "SMD_CONVENTIONS",
     "change_sd",
+    "combine_arms",
     "from_ci",
     "from_se",
     "hedges_correction",
@@ -100,6 +101,28 @@ def change_sd(sd_pre: ArrayLike, sd_post: ArrayLike, r: ArrayLike) -> np.ndarray
     s1, s2, rr = _arrays(sd_pre, sd_post, r)
     _check_r(rr)
     return np.sqrt(s1**2 + s2**2 - 2 * rr * s1 * s2)
+
+
+def combine_arms(
+    n1: ArrayLike, mean1: ArrayLike, sd1: ArrayLike, n2: ArrayLike, mean2: ArrayLike, sd2: ArrayLike
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Two arms (or subgroups) combined into one: (n, mean, sd).
+
+    The Cochrane Handbook formula (Higgins et al. 2023, Table 6.5.a): N = n1 + n2,
+    M = (n1 m1 + n2 m2)/N, SD = √(((n1-1) s1² + (n2-1) s2² + n1 n2 (m1 - m2)²/N)/(N - 1)),
+    the exact SD of the pooled sample.
+
+    >>> n, m, sd = combine_arms(10, 5.0, 2.0, 20, 6.0, 3.0)
+    >>> int(n), round(float(m), 4), round(float(sd), 4)
+    (30, 5.6667, 2.7144)
+    """
+    a1, m1, s1, a2, m2, s2 = _arrays(n1, mean1, sd1, n2, mean2, sd2)
+    _check_n("n", np.concatenate([a1.ravel(), a2.ravel()]), 1)
+    _check_positive("sd", np.concatenate([s1.ravel(), s2.ravel()]))
+    n = a1 + a2
+    mean = (a1 * m1 + a2 * m2) / n
+    var = ((a1 - 1) * s1**2 + (a2 - 1) * s2**2 + a1 * a2 * (m1 - m2) ** 2 / n) / (n - 1)
+    return n, mean, np.sqrt(var)
 
 
 def mean_difference(

@@ -215,28 +215,49 @@ def _from_contrasts(data: pd.DataFrame, order: list[str]) -> list[_Study]:
     return out
 
 
-def _studies(data: pd.DataFrame, reference: str | None) -> tuple[list[_Study], list[str], str]:
-    cols = set(data.columns)
-    numeric = [c for c in ("n", "mean", "sd", "estimate", "se") if c in cols]
-    for c in numeric:
-        values = pd.to_numeric(data[c], errors="coerce").to_numpy(float)
+_ARM_COLUMNS = ("study", "treatment", "n", "mean", "sd")
+_CONTRAST_COLUMNS = ("study", "treat1", "treat2", "estimate", "se")
+
+
+def _finite(part: pd.DataFrame, columns: tuple[str, ...], positive: tuple[str, ...]) -> None:
+    for c in columns[1:]:
+        if c in ("treatment", "treat1", "treat2"):
+            continue
+        values = pd.to_numeric(part[c], errors="coerce").to_numpy(float)
         if not np.isfinite(values).all():
-            bad = data.loc[~np.isfinite(values), "study"].astype(str).unique()[:3].tolist() if "study" in cols else []
+            bad = part.loc[~np.isfinite(values), "study"].astype(str).unique()[:3].tolist()
             raise ValueError(f"column {c!r} must hold finite numbers (not in studies {bad})")
-    if {"study", "treatment", "n", "mean", "sd"} <= cols:
-        order, ref = _order(list(data["treatment"]), reference)
-        if (data[["n", "sd"]].to_numpy(float) <= 0).any():
-            raise ValueError("n and sd must be > 0")
-        return _from_arms(data, order), order, ref
-    if {"study", "treat1", "treat2", "estimate", "se"} <= cols:
-        order, ref = _order(list(data["treat1"]) + list(data["treat2"]), reference)
-        if (data["se"].to_numpy(float) <= 0).any():
-            raise ValueError("se must be > 0")
-        return _from_contrasts(data, order), order, ref
-    raise ValueError(
-        "data must be arm-level (columns study, treatment, n, mean, sd) or contrast-level "
-        f"(study, treat1, treat2, estimate, se); got {sorted(cols)}"
+        if c in positive and (values <= 0).any():
+            raise ValueError(f"{c} must be > 0")
+
+
+def _studies(data: pd.DataFrame, reference: str | None) -> tuple[list[_Study], list[str], str]:
+    """Studies from arm-level rows, contrast-level rows, or both (each study one kind:
+    rows with a ``treatment`` are arms, the others contrasts)."""
+    cols = set(data.columns)
+    has_arms, has_contrasts = set(_ARM_COLUMNS) <= cols, set(_CONTRAST_COLUMNS) <= cols
+    if not (has_arms or has_contrasts):
+        raise ValueError(
+            "data must be arm-level (columns study, treatment, n, mean, sd), contrast-level "
+            f"(study, treat1, treat2, estimate, se) or both; got {sorted(cols)}"
+        )
+    is_arm = data["treatment"].notna().to_numpy() if has_arms else np.zeros(len(data), bool)
+    if not has_contrasts and not is_arm.all():
+        raise ValueError("every arm-level row needs its treatment")
+    arms, contrasts = data[is_arm], data[~is_arm]
+    both = set(arms["study"]) & set(contrasts["study"])
+    if both:
+        raise ValueError(f"a study is given either as arms or as contrasts, not both: {sorted(map(str, both))[:3]}")
+    if len(arms):
+        _finite(arms, _ARM_COLUMNS, ("n", "sd"))
+    if len(contrasts):
+        _finite(contrasts, _CONTRAST_COLUMNS, ("se",))
+    names = (list(arms["treatment"]) if len(arms) else []) + (
+        list(contrasts["treat1"]) + list(contrasts["treat2"]) if len(contrasts) else []
     )
+    order, ref = _order(names, reference)
+    studies = (_from_arms(arms, order) if len(arms) else []) + (_from_contrasts(contrasts, order) if len(contrasts) else [])
+    return studies, order, ref
 
 
 # ---------------------------------------------------------------- model
@@ -457,10 +478,12 @@ def network_meta_analysis(
     data : DataFrame
         Arm-level (columns ``study, treatment, n, mean, sd``; effects are mean
         differences, the shared arm's variance giving the covariance of a
-        multi-arm trial's contrasts) or contrast-level (``study, treat1,
+        multi-arm trial's contrasts), contrast-level (``study, treat1,
         treat2, estimate, se``: estimate = treat1 - treat2; optional ``n1, n2``
-        for the network graph). A multi-arm trial given as contrasts needs all
-        of its pairwise contrasts; the arm variances are recovered from them.
+        for the network graph), or both: rows with a ``treatment`` are arms,
+        the others contrasts, and each study is one or the other. A multi-arm
+        trial given as contrasts needs all of its pairwise contrasts; the arm
+        variances are recovered from them.
     reference : the treatment all effects are reported against (default:
         the first in alphabetical order).
     method : "EE" (common effect), "DL" (multivariate DerSimonian-Laird,
@@ -484,7 +507,7 @@ def network_meta_analysis(
         raise ValueError("small_values must be 'good' or 'bad'")
     if not isinstance(measure, str) or not measure:
         raise ValueError("measure must name the effect measure, e.g. 'MD'")
-    if {"study", "treatment", "n", "mean", "sd"} <= set(data.columns) and measure != "MD":
+    if "treatment" in data.columns and data["treatment"].notna().any() and measure != "MD":
         raise ValueError(f"arm-level data (n, mean, sd) give mean differences; measure must be 'MD', got {measure!r}")
     studies, order, ref = _studies(data, reference)
     stack = _stack(studies)
