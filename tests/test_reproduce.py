@@ -95,7 +95,9 @@ def test_readme_states_the_data_status_of_the_file():
 
 
 def _run(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "analysis", "reproduce", *args], capture_output=True, text=True, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "analysis", "reproduce", *args], capture_output=True, text=True, cwd=cwd
+    )
 
 
 def test_a_second_run_removes_its_stale_files_and_keeps_others(tmp_path):
@@ -168,7 +170,9 @@ def test_shared_control_with_unknown_time_is_split():
     saad = studies[studies["study_id"] == "saad2018"].copy()
     pain = saad[saad["outcome"] == "pain"].copy()
     assert len(pain) and pain["timepoint_value"].isna().any()
-    filled = pain.assign(n=10, mean=3.0, sd=1.0, scale_min=0.0, scale_max=10.0, status="verified", missing="", location="")
+    filled = pain.assign(
+        n=10, mean=3.0, sd=1.0, scale_min=0.0, scale_max=10.0, status="verified", missing="", location=""
+    )
     effects, _ = make_contrasts(filled, get_spec("paper_pain"))
     shared = effects[effects["comparator_program"] == "control"]
     assert len(shared) >= 2 and (shared["split"] == len(shared)).all()

@@ -188,10 +188,7 @@ def make_contrasts(studies: pd.DataFrame, spec: AnalysisSpec) -> tuple[pd.DataFr
                 r
                 for r in mine
                 if (r["level"] == "arm" and r["arm"] in (e_arm, c_arm) and r["program"] in (e_prog, c_prog))
-                or (
-                    r["level"] == "contrast"
-                    and ((r["arm"], r["comparator_arm"]) in ((e_arm, c_arm), (c_arm, e_arm)))
-                )
+                or (r["level"] == "contrast" and ((r["arm"], r["comparator_arm"]) in ((e_arm, c_arm), (c_arm, e_arm))))
             ]
             if trial_time is not None:
                 t = trial_time

@@ -238,7 +238,9 @@ def network_data(spec: NetworkSpec, studies: pd.DataFrame) -> pd.DataFrame:
         for r in keep.itertuples(index=False):
             n1, n2 = (float(x) if pd.notna(x) else np.nan for x in (r.n_e, r.n_c))
             a, b = r.experimental_program, r.comparator_program
-            rows.append(dict(study=study, treat1=a, treat2=b, estimate=r.yi, se=float(np.sqrt(r.vi)), n1=n1, n2=n2, note=note))
+            rows.append(
+                dict(study=study, treat1=a, treat2=b, estimate=r.yi, se=float(np.sqrt(r.vi)), n1=n1, n2=n2, note=note)
+            )
     out = pd.DataFrame(rows, columns=NETWORK_COLUMNS)
     out.attrs["left_out"] = left_out
     return out

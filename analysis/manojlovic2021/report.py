@@ -162,8 +162,8 @@ def build_report(
     if len(resting):
         add(
             f"**{len(resting)} of these {len(table)} results rest on signs this project inferred**: the trials named "
-            "after \"sign inferred\" report a difference between two arms without saying which was subtracted from "
-            "which; the project reads \"A versus B\" as A − B. If a full text says otherwise, that result changes "
+            'after "sign inferred" report a difference between two arms without saying which was subtracted from '
+            'which; the project reads "A versus B" as A − B. If a full text says otherwise, that result changes '
             "direction (data/studies.csv records each such row with `sign = inferred`).\n"
         )
     split = pd.concat([r.effects.assign(analysis=r.spec.name) for r in results if r.k > 0], ignore_index=True)

@@ -256,7 +256,9 @@ def _studies(data: pd.DataFrame, reference: str | None) -> tuple[list[_Study], l
         list(contrasts["treat1"]) + list(contrasts["treat2"]) if len(contrasts) else []
     )
     order, ref = _order(names, reference)
-    studies = (_from_arms(arms, order) if len(arms) else []) + (_from_contrasts(contrasts, order) if len(contrasts) else [])
+    studies = (_from_arms(arms, order) if len(arms) else []) + (
+        _from_contrasts(contrasts, order) if len(contrasts) else []
+    )
     return studies, order, ref
 
 
