@@ -236,3 +236,24 @@ def test_where_default_metafor_stops_early_we_equal_metafor_run_to_convergence()
         assert res.tau2 == pytest.approx(case["tau2_tight"], rel=RTOL_ITER, abs=ATOL_TAU2)
         assert res.estimate == pytest.approx(case["beta_tight"], rel=RTOL_ITER)
         assert abs(res.tau2 - case["tau2_default"]) > 1e-3 * case["tau2_tight"]
+
+
+def test_fused_one_group_kernels_equal_the_general_ones():
+    """FlatData (G = 1, the hot path) computes what Data computes, padded rows included."""
+    from analysis.stats.engine import Data, FlatData, estimate_tau2
+
+    rng = np.random.default_rng(11)
+    y = rng.normal(size=(9, 1, 400))
+    v = rng.uniform(0.01, 1, size=(9, 1, 400))
+    y[6:, :, ::3] = np.nan  # shorter rows
+    v[6:, :, ::3] = np.nan
+    flat = Data.from_padded(y, v)
+    assert isinstance(flat, FlatData)
+    general = Data(flat.y, flat.v, flat.mask)
+    t = rng.uniform(0, 0.5, 400)
+    for reml in (False, True):
+        for a, b in zip(flat.score_step(t, reml), general.score_step(t, reml)):
+            np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-12)
+        np.testing.assert_allclose(flat.loglik(t, reml), general.loglik(t, reml), rtol=1e-12)
+    for method in ("ML", "REML"):
+        np.testing.assert_allclose(estimate_tau2(flat, method), estimate_tau2(general, method), rtol=1e-10, atol=1e-14)

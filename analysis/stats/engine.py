@@ -87,9 +87,11 @@ class Data:
 
     @classmethod
     def from_padded(cls, y: np.ndarray, v: np.ndarray) -> Data:
+        """From arrays (K, G, R) with NaN in padded cells; one group gets the fused kernels of :class:`FlatData`."""
         y, v = np.ascontiguousarray(y), np.ascontiguousarray(v)  # callers often pass transposed views
         mask = ~np.isnan(y)
-        return cls(np.where(mask, y, 0.0), np.where(mask, v, np.inf), mask)
+        kind = FlatData if cls is Data and y.shape[1] == 1 else cls
+        return kind(np.where(mask, y, 0.0), np.where(mask, v, np.inf), mask)
 
     def rows(self, idx: np.ndarray | None) -> Data:
         """The meta-analyses in rows ``idx`` (all of them for None)."""
@@ -158,6 +160,33 @@ class Data:
         tr_pv = _sum(v0) - (v0.sum(axis=0) / np.where(n > 0, n, 1)).sum(axis=0)
         return (_centred(self.y, self.mask, 0) ** 2).sum(axis=(0, 1)), tr_pv
 
+    def score_step(self, tau2: np.ndarray, reml: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Score of the (restricted) likelihood and a Newton step for its root.
+
+        With u = PY the score is f = u'u - tr P (REML) or u'u - Σw (ML), and its
+        derivative f' = -2 u'Pu + tr(PP) (REML) or -2 u'Pu + Σw² (ML). The step is
+        Newton's, -f/f', where f' < 0, else metafor's Fisher-scoring step
+        f / tr(PP) (REML) or f / Σw² (ML); the caller keeps it inside a bracket.
+        """
+        w = self.weights(tau2)
+        u = w * self.residuals(w)
+        uu = np.einsum("kgr,kgr->r", u, u)
+        if reml:
+            info, score = self.trace_pp(w), uu - self.trace_p(w)
+        else:
+            info, score = _sum(w**2), uu - _sum(w)
+        return score, _step(score, info, info - 2 * self.quad_p(w, u))
+
+    def loglik(self, tau2: np.ndarray, reml: bool) -> np.ndarray:
+        """(Restricted) log-likelihood up to a constant."""
+        w = self.weights(tau2)
+        r = self.residuals(w)
+        logv = np.log(np.where(self.mask, self.v + tau2, 1.0))
+        ll = -0.5 * (_sum(logv) + _sum(w * r**2))
+        if reml:
+            ll = ll - 0.5 * self.logdet_xwx(w)
+        return ll
+
     @cached_property
     def common_effect(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Cochran's Q, tr(P) and Σ 1/v per row at tau² = 0, computed once per data.
@@ -167,6 +196,57 @@ class Data:
         w = self.weights(np.zeros(self.n_rows))
         r = self.residuals(w)
         return np.einsum("kgr,kgr->r", w * r, r), self.trace_p(w), _sum(w)
+
+
+def _step(score: np.ndarray, info: np.ndarray, slope: np.ndarray) -> np.ndarray:
+    """Newton's step -f/f' where the score is decreasing (slope < 0), else Fisher scoring f/info."""
+    fisher = score / np.where(info > 0, info, np.inf)
+    return np.where(slope < 0, score / np.where(slope < 0, -slope, 1.0), fisher)
+
+
+@dataclass(frozen=True)
+class FlatData(Data):
+    """One group (the ordinary random-effects model): the same quantities as :class:`Data`
+    from fused sums over 2-D (K, R) views, the hot path of batch ML/REML.
+
+    Every formula is Data's with G = 1; tests/test_pooling.py checks the two agree.
+    """
+
+    @cached_property
+    def full(self) -> bool:
+        """No padded cells (every row has every study)."""
+        return bool(self.mask.all())
+
+    def score_step(self, tau2: np.ndarray, reml: bool) -> tuple[np.ndarray, np.ndarray]:
+        y, v = self.y[:, 0, :], self.v[:, 0, :]
+        w = 1.0 / (v + tau2)
+        w1 = w.sum(axis=0)
+        mu = np.einsum("kr,kr->r", w, y) / _safe(w1)
+        u = w * (y - mu)
+        uu = np.einsum("kr,kr->r", u, u)
+        wu = np.einsum("kr,kr->r", w, u)
+        upu = np.einsum("kr,kr,kr->r", w, u, u) - wu**2 / _safe(w1)
+        if reml:
+            w2 = w * w
+            s2 = w2.sum(axis=0)
+            s3 = np.einsum("kr,kr->r", w2, w)
+            ratio = s2 / _safe(w1)
+            info = s2 - 2 * s3 / _safe(w1) + ratio**2
+            score = uu - (w1 - ratio)
+        else:
+            info = np.einsum("kr,kr->r", w, w)
+            score = uu - w1
+        return score, _step(score, info, info - 2 * upu)
+
+    def loglik(self, tau2: np.ndarray, reml: bool) -> np.ndarray:
+        y, v, mask = self.y[:, 0, :], self.v[:, 0, :], self.mask[:, 0, :]
+        vt = v + tau2
+        w = 1.0 / vt
+        w1 = w.sum(axis=0)
+        r = y - np.einsum("kr,kr->r", w, y) / _safe(w1)
+        logs = (np.log(vt) if self.full else np.log(vt, out=np.zeros_like(vt), where=mask)).sum(axis=0)
+        ll = -0.5 * (logs + np.einsum("kr,kr,kr->r", w, r, r))
+        return ll - 0.5 * np.log(_safe(w1)) if reml else ll
 
 
 @dataclass(frozen=True)
@@ -267,39 +347,18 @@ def _q_newton(d: Data, tau2: np.ndarray, target: np.ndarray) -> tuple[np.ndarray
 
 
 def _score_step(d: Data, tau2: np.ndarray, reml: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Score of the (restricted) likelihood and a Newton step for its root.
-
-    With u = PY the score is f = u'u - tr P (REML) or u'u - Σw (ML), and its
-    derivative f' = -2 u'Pu + tr(PP) (REML) or -2 u'Pu + Σw² (ML). The step is
-    Newton's, -f/f', where f' < 0, else metafor's Fisher-scoring step
-    f / tr(PP) (REML) or f / Σw² (ML); the caller keeps it inside a bracket.
-    """
-    w = d.weights(tau2)
-    u = w * d.residuals(w)
-    uu = np.einsum("kgr,kgr->r", u, u)
-    if reml:
-        info, score = d.trace_pp(w), uu - d.trace_p(w)
-    else:
-        info, score = _sum(w**2), uu - _sum(w)
-    slope = info - 2 * d.quad_p(w, u)
-    fisher = score / np.where(info > 0, info, np.inf)
-    return score, np.where(slope < 0, score / np.where(slope < 0, -slope, 1.0), fisher)
+    """Score of the (restricted) likelihood and a Newton step for its root (see :meth:`Data.score_step`)."""
+    return d.score_step(tau2, reml)
 
 
 def _score(d: Data, tau2: np.ndarray, reml: bool) -> np.ndarray:
     """Derivative (times 2) of the (restricted) log-likelihood in tau²."""
-    return _score_step(d, tau2, reml)[0]
+    return d.score_step(tau2, reml)[0]
 
 
 def loglik(d: Data, tau2: np.ndarray, reml: bool) -> np.ndarray:
-    """(Restricted) log-likelihood up to a constant."""
-    w = d.weights(tau2)
-    r = d.residuals(w)
-    logv = np.log(np.where(d.mask, d.v + tau2, 1.0))
-    ll = -0.5 * (_sum(logv) + _sum(w * r**2))
-    if reml:
-        ll = ll - 0.5 * d.logdet_xwx(w)
-    return ll
+    """(Restricted) log-likelihood up to a constant (see :meth:`Data.loglik`)."""
+    return d.loglik(tau2, reml)
 
 
 def _centred(y: np.ndarray, mask: np.ndarray, axis) -> np.ndarray:
@@ -326,6 +385,7 @@ def _newton(
     *,
     rtol: float = 1e-13,
     maxiter: int = 400,
+    quadratic: bool = False,
 ) -> np.ndarray:
     """Roots of decreasing functions, one per row of ``d``, by safeguarded Newton steps.
 
@@ -336,7 +396,10 @@ def _newton(
     bisection, as is every other step after the 30th, so every row converges.
     Rows are evaluated on a view that shrinks to the unconverged rows when
     they are fewer than half of it. A row stops when its step is below
-    ``rtol`` relative (Newton's next correction is then at rounding level).
+    ``rtol`` relative (Newton's next correction is then at rounding level), or,
+    with ``quadratic`` (steps known to be Newton's near the root), when a
+    Newton step below √rtol relative has been taken: its error is then of the
+    order of the step squared.
     """
     x, lo, hi = (np.array(a, dtype=float) for a in (x, lo, hi))
     n = len(x)
@@ -356,7 +419,10 @@ def _newton(
         xn = xa + delta
         bisect = ~((xn > la) & (xn < ha)) | ((it >= 30) & (it % 2 == 1))
         xn = np.where(bisect, 0.5 * (la + ha), xn)
-        done = (f == 0) | (np.abs(xn - xa) <= rtol * np.abs(xn)) | (ha - la <= 4 * np.finfo(float).eps * np.abs(ha))
+        # A Newton step below sqrt(rtol) relative leaves an error of order its square: stop after taking it.
+        small = np.abs(xn - xa) <= (np.sqrt(rtol) if quadratic else rtol) * np.abs(xn)
+        done = (f == 0) | (small & ~bisect) | (np.abs(xn - xa) <= rtol * np.abs(xn))
+        done |= ha - la <= 4 * np.finfo(float).eps * np.abs(ha)
         x[active] = np.where(f == 0, xa, xn)
         lo[active], hi[active] = la, ha
         active, pos = active[~done], pos[~done]
@@ -384,7 +450,13 @@ def _q_root(d: Data, target: np.ndarray, start: np.ndarray | None = None) -> np.
 
 
 def _upper_bound(d: Data) -> np.ndarray:
-    """A tau² above every root of the score (the score is negative beyond it)."""
+    """A tau² above every root of the score: the score is negative beyond it.
+
+    With u = PY, u'u = Σw²r² <= max(w) Q(t) <= RSS_OLS/(t + v_min)², while
+    tr P = Σ w_i (1 - h_ii) >= (k - p) min(w) = (k - p)/(t + v_max) (and Σw is
+    larger still, for ML). So the score is negative once
+    t > RSS_OLS/(k - p) + v_max; this returns twice that.
+    """
     return 2 * _spread(d) / np.maximum(d.k - d.p, 1) + 2 * d.v0.max(axis=(0, 1))
 
 
@@ -444,8 +516,10 @@ def _nearest_root(d: Data, reml: bool, start: np.ndarray) -> np.ndarray:
     return out
 
 
-#: Grid of the global search: 0 and this many points from 1e-6 to 1 times the upper bound.
+#: The fine grid of the global search: 0 and 31 points from 1e-6 to 1 times the upper bound.
 _GRID = np.concatenate([[0.0], np.geomspace(1e-6, 1.0, 31)])
+#: The coarse grid every row gets first (every third point of the fine one).
+_COARSE = _GRID[np.r_[0, 1 : len(_GRID) : 3]]
 
 
 def _best_of(d: Data, reml: bool, candidates: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -456,57 +530,100 @@ def _best_of(d: Data, reml: bool, candidates: list[np.ndarray]) -> tuple[np.ndar
     return np.array(candidates)[best, cols], lls[best, cols]
 
 
-def _likelihood_root(d: Data, reml: bool, start: np.ndarray, root: str = "global") -> tuple[np.ndarray, np.ndarray]:
+def _grid_peaks(ll: np.ndarray) -> np.ndarray:
+    """Where a grid of log-likelihoods (M, R) has a local maximum; the boundary 0 counts if it beats its neighbour."""
+    padded = np.vstack([ll[:1] - 1.0, ll, np.full((1, ll.shape[1]), -np.inf)])
+    return (padded[1:-1] >= padded[:-2]) & (padded[1:-1] > padded[2:])
+
+
+def _grid_search(d: Data, reml: bool, nearest: np.ndarray, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The best of ``nearest``, 0 and the two highest local maxima between points of
+    ``grid`` (M, R), each polished by safeguarded Newton steps; and the maxima counted."""
+    zero = np.zeros(nearest.shape)
+    ll = np.array([loglik(d, t, reml) for t in grid])
+    peak = _grid_peaks(ll)
+    candidates = [nearest, zero]
+    masked = np.where(peak, ll, -np.inf)
+    order = np.argsort(-masked, axis=0)
+    cols = np.arange(d.n_rows)
+    for rank in range(2):
+        j = order[rank]
+        rows = np.flatnonzero(np.isfinite(masked[j, cols]) & (j > 0))
+        cand = nearest.copy()
+        if rows.size:
+            lo, hi = grid[j[rows] - 1, rows], grid[np.minimum(j[rows] + 1, len(grid) - 1), rows]
+            sub = d.rows(rows)
+            ok = (_score(sub, lo, reml) > 0) & (_score(sub, hi, reml) <= 0)
+            r_ok = rows[ok]
+            if r_ok.size:
+                step = lambda dv, _, t: _score_step(dv, t, reml)  # noqa: E731
+                cand[r_ok] = _newton(step, d.rows(r_ok), None, grid[j[r_ok], r_ok], lo[ok], hi[ok], quadratic=True)
+        candidates.append(cand)
+    best, _ = _best_of(d, reml, candidates)
+    return best, np.maximum(peak.sum(axis=0), 1)
+
+
+def _polish(d: Data, reml: bool, grid: np.ndarray, j: np.ndarray, ll: np.ndarray) -> np.ndarray:
+    """The local maximum inside [grid[j-1], grid[j+1]] per row (grid and its log-likelihoods
+    ``ll``, (M, R); j >= 1), by safeguarded Newton steps from the vertex of the parabola
+    through the three grid points (in log tau²); rows without a sign change keep grid[j]."""
+    cols = np.arange(d.n_rows)
+    last = len(grid) - 1
+    lo, hi = grid[j - 1, cols], grid[np.minimum(j + 1, last), cols]
+    out = grid[j, cols].copy()
+    # Vertex of the parabola through (log t, ll) at j-1, j, j+1 (equal spacing in log t except at 0).
+    inside = (j >= 2) & (j < last)
+    a, b, c = ll[j - 1, cols], ll[j, cols], ll[np.minimum(j + 1, last), cols]
+    denom = a - 2 * b + c
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shift = np.where(inside & (denom < 0), 0.5 * (a - c) / denom, 0.0)
+    ratio = grid[np.minimum(j + 1, last), cols] / np.where(out > 0, out, 1.0)
+    out = np.where(inside, out * ratio ** np.clip(shift, -1, 1), out)
+    ok = np.flatnonzero((_score(d, lo, reml) > 0) & (_score(d, hi, reml) <= 0))
+    if ok.size:
+        step = lambda dv, _, t: _score_step(dv, t, reml)  # noqa: E731
+        out[ok] = _newton(step, d.rows(ok), None, out[ok], lo[ok], hi[ok], quadratic=True)
+    return out
+
+
+def _likelihood_root(
+    d: Data, reml: bool, start: np.ndarray | None, root: str = "global"
+) -> tuple[np.ndarray, np.ndarray]:
     """ML/REML tau² and, per row, the number of local maxima found on [0, ∞).
 
     ``root="metafor"``: the local maximum nearest metafor's start (see
     :func:`_nearest_root`), replaced by 0 whenever the likelihood at 0 is
     higher (metafor's ``ll0check``).
 
-    ``root="global"``: the highest of that root, the boundary 0 and every
-    local maximum between the points of a grid over [0, B], B = max(2 x
-    :func:`_upper_bound`, 4 x the nearest root), beyond which the score stays
-    negative in practice. The grid is geometric (1e-6 B to
-    B) so it resolves maxima on every scale; each grid maximum is polished by
-    the same safeguarded Newton method on the score.
+    ``root="global"``: the highest local maximum over [0, B], B =
+    :func:`_upper_bound`, beyond which the score is provably negative (so no
+    maximum lies above it). The likelihood is scanned on a geometric grid
+    (0 and 1e-6 B to B, so every scale is resolved): every row on a coarse
+    grid of 11 points, whose best point is polished by safeguarded Newton steps
+    on the score within its neighbours; rows where the coarse grid shows more
+    than one maximum are scanned again on a fine grid of 32 points, where the
+    two best maxima, the boundary 0 and the coarse answer compete. Maxima
+    narrower than the grid's spacing (a factor of 1.6) can escape it.
     """
-    zero = np.zeros(start.shape)
-    nearest = _nearest_root(d, reml, start)
     if root == "metafor":
-        ll_root, ll_zero = loglik(d, nearest, reml), loglik(d, zero, reml)
+        nearest = _nearest_root(d, reml, start)
+        ll_root, ll_zero = loglik(d, nearest, reml), loglik(d, np.zeros(start.shape), reml)
         return np.where(ll_zero > ll_root, 0.0, nearest), np.ones(start.shape, int)
-    grid = _GRID[:, None] * np.maximum(2 * _upper_bound(d), 4 * nearest)[None, :]
-    ll = np.array([loglik(d, t, reml) for t in grid])  # (M, R)
-    padded = np.vstack([ll[:1] - 1.0, ll, np.full((1, ll.shape[1]), -np.inf)])  # the boundary 0 counts if it beats t_1
-    peak = (padded[1:-1] >= padded[:-2]) & (padded[1:-1] > padded[2:])
-    n_peaks = peak.sum(axis=0)
-    candidates = [nearest, zero]
-    # Polish the best grid maximum and the second best (each inside its neighbours' bracket).
-    masked = np.where(peak, ll, -np.inf)
-    order = np.argsort(-masked, axis=0)
-    cols = np.arange(d.n_rows)
-    for rank in range(2):
-        j = order[rank]
-        usable = np.isfinite(masked[j, cols]) & (j > 0)
-        rows = np.flatnonzero(usable)
-        cand = nearest.copy()
-        if rows.size:
-            lo, hi = grid[j[rows] - 1, rows], grid[np.minimum(j[rows] + 1, len(_GRID) - 1), rows]
-            sub = d.rows(rows)
-            ok = (_score(sub, lo, reml) > 0) & (_score(sub, hi, reml) <= 0)
-            r_ok = rows[ok]
-            if r_ok.size:
-                cand[r_ok] = _newton(
-                    lambda dv, _, t: _score_step(dv, t, reml),
-                    d.rows(r_ok),
-                    None,
-                    grid[j[r_ok], r_ok],
-                    lo[ok],
-                    hi[ok],
-                )
-        candidates.append(cand)
-    best, _ = _best_of(d, reml, candidates)
-    return best, np.maximum(n_peaks, 1)
+    bound = _upper_bound(d)
+    grid = _COARSE[:, None] * bound[None, :]
+    ll = np.array([loglik(d, t, reml) for t in grid])
+    peaks = _grid_peaks(ll)
+    best_j = np.argmax(ll, axis=0)
+    best = np.zeros(bound.shape)
+    inner = np.flatnonzero(best_j > 0)
+    if inner.size:
+        best[inner] = _polish(d.rows(inner), reml, grid[:, inner], best_j[inner], ll[:, inner])
+    modes = np.maximum(peaks.sum(axis=0), 1)
+    several = np.flatnonzero(modes > 1)
+    if several.size:
+        sub = d.rows(several)
+        best[several], modes[several] = _grid_search(sub, reml, best[several], _GRID[:, None] * bound[several])
+    return best, modes
 
 
 def estimate_tau2(d: Data, method: str, *, root: str = "global", with_modes: bool = False):
@@ -537,7 +654,8 @@ def estimate_tau2(d: Data, method: str, *, root: str = "global", with_modes: boo
     if method == "EE":
         tau2 = zero
     elif method in ("ML", "REML"):
-        tau2, modes = _likelihood_root(d, method == "REML", np.maximum(estimate_tau2(d, "HE"), 0.0), root)
+        start = np.maximum(estimate_tau2(d, "HE"), 0.0) if root == "metafor" else None  # metafor's start
+        tau2, modes = _likelihood_root(d, method == "REML", start, root)
     else:
         q0, tr_p0, sum_w0 = d.common_effect
         if method == "DL":
