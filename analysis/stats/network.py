@@ -33,8 +33,9 @@ import numpy as np
 import pandas as pd
 from scipy import linalg, stats
 
-from .engine import maximise_likelihood_1d, normalise_method
+from .engine import normalise_method
 from .results import Result
+from .roots import maximise_likelihood_1d
 
 __all__ = ["NMA_METHODS", "NetworkResult", "network_meta_analysis"]
 
@@ -316,7 +317,7 @@ def _loglik(y, S, P, X, tau2, reml: bool) -> float:
 def _tau2(y, S, P, X, method: str, root: str = "global") -> tuple[float, int]:
     """tau² by EE, DL (method of moments) or ML/REML, and the likelihood's local maxima found.
 
-    ML/REML use the engine's rule (:func:`analysis.stats.engine.maximise_likelihood_1d`):
+    ML/REML use the engine's rule (:func:`analysis.stats.roots.maximise_likelihood_1d`):
     the global maximum over tau² >= 0 by default, or with ``root="metafor"``
     the local maximum nearest the Hedges-type start (RSS_OLS - tr(P_OLS S)) /
     tr(P_OLS P), replaced by 0 when the likelihood there is higher. With one
