@@ -287,5 +287,3 @@ def _centred(y: np.ndarray, mask: np.ndarray, axis) -> np.ndarray:
     mean = y.sum(axis=axis, keepdims=True) / n
     mean = mean + np.where(mask, y - mean, 0.0).sum(axis=axis, keepdims=True) / n
     return np.where(mask, y - mean, 0.0)
-
-

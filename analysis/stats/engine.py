@@ -139,5 +139,3 @@ def q_profile(d: Data, level: float) -> tuple[np.ndarray, np.ndarray]:
     lower, upper = q_root(d, crit_u), q_root(d, crit_l)
     undefined = df < 1
     return np.where(undefined, np.nan, lower), np.where(undefined, np.nan, upper)
-
-

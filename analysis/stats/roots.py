@@ -363,5 +363,3 @@ def maximise_likelihood_1d(
             candidates.append(solve(grid[j - 1], grid[j + 1], grid[j]))
     values = [loglik_at(t) for t in candidates]
     return candidates[int(np.argmax(values))], max(len(peaks), 1)
-
-
