@@ -177,3 +177,28 @@ def test_shared_control_with_unknown_time_is_split():
     shared = effects[effects["comparator_program"] == "control"]
     assert len(shared) >= 2 and (shared["split"] == len(shared)).all()
     assert (shared["n_c"] == 10 / len(shared)).all()
+
+
+def test_the_wheel_carries_the_data_and_the_loader_finds_it(tmp_path, monkeypatch):
+    """Regression: a non-editable install could not find its data. data/ stays the one copy in git
+    and is packaged at build time as analysis/manojlovic2021/data."""
+    import zipfile
+
+    from analysis.manojlovic2021 import load
+
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", str(root), "-w", str(tmp_path)],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (wheel,) = tmp_path.glob("pfp_meta-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for name in ("studies.csv", "reviews.csv", "README.md"):
+        assert f"analysis/manojlovic2021/data/{name}" in names
+        packaged = zipfile.ZipFile(wheel).read(f"analysis/manojlovic2021/data/{name}")
+        assert packaged == (root / "data" / name).read_bytes()
+    # Without a source checkout beside the package, the loader reads the packaged copy.
+    monkeypatch.setattr(load, "SOURCE_DATA", tmp_path / "no-checkout")
+    assert load.default_path("studies.csv").parts[-3:] == ("manojlovic2021", "data", "studies.csv")
