@@ -182,13 +182,19 @@ def test_shared_control_with_unknown_time_is_split():
 def test_the_wheel_carries_the_data_and_the_loader_finds_it(tmp_path, monkeypatch):
     """Regression: a non-editable install could not find its data. data/ stays the one copy in git
     and is packaged at build time as analysis/manojlovic2021/data."""
+    import shutil
     import zipfile
 
     from analysis.manojlovic2021 import load
 
     root = Path(__file__).resolve().parents[1]
+    src = tmp_path / "src"  # setuptools builds in the source tree: build a copy, not the checkout
+    for folder in ("analysis", "data"):
+        shutil.copytree(root / folder, src / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(root / name, src / name)
     proc = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", str(root), "-w", str(tmp_path)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", str(src), "-w", str(tmp_path)],
         capture_output=True,
         text=True,
     )

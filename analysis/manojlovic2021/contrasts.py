@@ -4,7 +4,7 @@
 with which, which time point and instrument a trial contributes, post values
 or change scores, the direction of the effect, the rescaling to a common
 scale, and how a multi-arm trial shares its comparator. Every decision comes
-from the :class:`~analysis.specs.AnalysisSpec`; every derived number (a change
+from the :class:`~analysis.manojlovic2021.specs.AnalysisSpec`; every derived number (a change
 score, an SE from a CI, a split comparator) is computed here from the values
 as reported.
 """

@@ -43,7 +43,7 @@ _STATUS_COLOURS = {"used": "#2e8b57", "missing": "#f0a030", "not in scope": "#e6
 def coverage_chart(matrix: pd.DataFrame, *, ax=None):
     """Trial x analysis chart: which trial feeds which analysis and what is missing.
 
-    ``matrix`` is :func:`analysis.analyses.coverage_matrix` output (cells
+    ``matrix`` is :func:`analysis.manojlovic2021.pipeline.coverage_matrix` output (cells
     "used", "missing", "not in scope").
     """
     import matplotlib.pyplot as plt

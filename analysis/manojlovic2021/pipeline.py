@@ -36,7 +36,7 @@ class AnalysisResult(Result):
 
     Attributes
     ----------
-    spec : the :class:`~analysis.specs.AnalysisSpec` that was run.
+    spec : the :class:`~analysis.manojlovic2021.specs.AnalysisSpec` that was run.
     effects : usable comparisons with ``yi``, ``vi`` and, after pooling, ``weight`` (%).
     coverage : every trial's status for this analysis (used, missing, not in scope).
     result : :class:`PoolResult`, :class:`SubgroupResult` (subgrouped specs)

@@ -206,7 +206,7 @@ def build_report(
         "- **Methods the paper does not state (in public text).** The tau² estimator and test, the time point per trial "
         "(end of treatment or follow-up), post values or change scores and the pre-post correlation, the comparator "
         f"of each exercise arm, the SMD convention and how multi-arm trials ({', '.join(arms[arms > 2].index)}) share an arm "
-        "between comparisons. Each is a named parameter in `analysis/specs.py`; notebook 04 shows how the results move with them.\n"
+        "between comparisons. Each is a named parameter in `analysis/manojlovic2021/specs.py`; notebook 04 shows how the results move with them.\n"
         "- **Measures.** The paper's function result is an SMD; a between-group mean difference without arm SDs "
         "cannot give one, so SMD analyses wait for the full texts.\n"
         f"- **Signs.** {inferred or 'No trial'} do not define the sign of their differences; this project reads "
