@@ -61,6 +61,7 @@ def test_bad_data_gives_a_clear_error(tmp_path):
         text=True,
     )
     assert proc.returncode == 2 and "missing column(s)" in proc.stderr and str(bad) in proc.stderr
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr  # one problem: one line
 
 
 def test_notebooks_are_stored_without_outputs():

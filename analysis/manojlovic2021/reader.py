@@ -59,10 +59,13 @@ class DataError(ValueError):
     def __init__(self, path: Path | str, problems: list[Problem]):
         self.path = str(path)
         self.problems = list(problems)
-        shown = "\n".join(f"  {p}" for p in self.problems[:50])
-        more = f"\n  ... and {len(self.problems) - 50} more" if len(self.problems) > 50 else ""
         n = len(self.problems)
-        super().__init__(f"{self.path}: {n} problem{'s' if n != 1 else ''}\n{shown}{more}")
+        if n == 1:  # one problem, one line: file, line, row, column, what is wrong
+            super().__init__(f"{self.path}: {self.problems[0]}")
+            return
+        shown = "\n".join(f"  {p}" for p in self.problems[:50])
+        more = f"\n  ... and {n - 50} more" if n > 50 else ""
+        super().__init__(f"{self.path}: {n} problems\n{shown}{more}")
 
 
 class MissingDataWarning(UserWarning):
