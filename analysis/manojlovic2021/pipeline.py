@@ -94,7 +94,8 @@ class AnalysisResult(Result):
         for c in ARM_COLUMNS:
             studies[c] = pd.to_numeric(eff[c], errors="coerce").astype(float)
         studies["ci_low"], studies["ci_high"] = eff["ci_low"].to_numpy(float), eff["ci_high"].to_numpy(float)
-        arms = ("/".join(PROGRAM_LABELS[p] for p in self.spec.experimental), PROGRAM_LABELS[self.spec.comparator])
+        e = self.spec.experimental
+        arms = (PROGRAM_LABELS[e[0]] if len(e) == 1 else "Exercise", PROGRAM_LABELS[self.spec.comparator])
         return ForestData(self.result, studies, self.spec.measure, self.favours(), arms)
 
 
