@@ -160,18 +160,46 @@ def _stripped(cells: pd.Series, joined: str | None = None) -> pd.Series:
     return pd.Series([v.strip() for v in cells.tolist()], index=cells.index, dtype=object)
 
 
+def _plain_floats(texts: np.ndarray, joined: str | None) -> np.ndarray | None:
+    """The cells as floats by numpy's C conversion, or None when the column needs pandas' careful one.
+
+    Python's float() also takes "1_234", digits of other scripts and
+    surrounding whitespace, so it is used only when the column (``joined``,
+    see :func:`_fast_table`) is ASCII without an underscore; empty cells are
+    NaN. Text, "nan" and "inf" are then caught as for pandas' result.
+    """
+    if joined is None:
+        return None
+    cells = joined[joined.index("\x00", 1) :]  # without the header cell
+    if not cells.isascii() or "_" in cells:
+        return None
+    try:
+        return np.where(texts == "", "nan", texts).astype(float)
+    except ValueError:
+        return None
+
+
 def _number_column(
-    cells: pd.Series, col: str, kind: str, lines: _Lines, problems: list[Problem], minimum: float | None
+    cells: pd.Series,
+    col: str,
+    kind: str,
+    lines: _Lines,
+    problems: list[Problem],
+    minimum: float | None,
+    joined: str | None = None,
 ) -> pd.Series:
     """Parse one numeric column; every bad cell becomes a Problem and NaN.
 
-    pandas parses the column at C speed; only cells it rejects, and values that
+    numpy (:func:`_plain_floats`) or pandas parses the column at C speed; only cells it rejects, and values that
     are infinite or zero (text like 'inf', overflow, underflow), are looked at
     one by one against the plain-decimal rule :data:`_NUMBER`.
     """
-    values = pd.to_numeric(cells, errors="coerce").astype(float)
-    v = values.to_numpy()
     texts = cells.to_numpy(dtype=object)
+    values = _plain_floats(texts, joined)
+    if values is None:
+        values = pd.to_numeric(cells, errors="coerce").astype(float).to_numpy()
+    values = pd.Series(values, index=cells.index)
+    v = values.to_numpy()
     nonempty = texts != ""
     # A parsed 0 can only be an underflow when written with an exponent or very many digits.
     zero_odd = np.zeros(len(v), bool)
@@ -246,7 +274,8 @@ def parse(
     for col, kind in columns.items():
         cells = raw[col]
         if kind in (FLOAT, INT):
-            values = _number_column(cells, col, kind, lines, problems, minimum.get(col))
+            col_joined = None if joined is None else joined[names.index(col)]
+            values = _number_column(cells, col, kind, lines, problems, minimum.get(col), col_joined)
             out[col] = values.astype("Int64") if kind == INT else values
             continue
         value = _stripped(cells, None if joined is None else joined[names.index(col)])
