@@ -244,17 +244,24 @@ def test_fused_one_group_kernels_equal_the_general_ones():
     from analysis.stats.engine import Data, FlatData, estimate_tau2
 
     rng = np.random.default_rng(11)
-    y = rng.normal(size=(9, 1, 400))
-    v = rng.uniform(0.01, 1, size=(9, 1, 400))
+    n = 5000  # more than one block of rows
+    y = rng.normal(size=(9, 1, n))
+    v = rng.uniform(0.01, 1, size=(9, 1, n))
     y[6:, :, ::3] = np.nan  # shorter rows
     v[6:, :, ::3] = np.nan
+    v[:, :, 1::7] *= 1e-60  # products of variances leave the normal range: logs summed one by one
+    v[:, :, 2::7] *= 1e60
     flat = Data.from_padded(y, v)
     assert isinstance(flat, FlatData)
     general = Data(flat.y, flat.v, flat.mask)
-    t = rng.uniform(0, 0.5, 400)
+    t = rng.uniform(0, 0.5, n)
+    grid = np.array([0.0, 1e-3, 0.1, 1.0])[:, None] * rng.uniform(0.5, 2, n)
     for reml in (False, True):
         for a, b in zip(flat.score_step(t, reml), general.score_step(t, reml)):
             np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-12)
         np.testing.assert_allclose(flat.loglik(t, reml), general.loglik(t, reml), rtol=1e-12)
+        np.testing.assert_allclose(flat.loglik_grid(grid, reml), general.loglik_grid(grid, reml), rtol=1e-10, atol=1e-12)
+    for a, b in zip(flat.ols(), general.ols()):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
     for method in ("ML", "REML"):
         np.testing.assert_allclose(estimate_tau2(flat, method), estimate_tau2(general, method), rtol=1e-10, atol=1e-14)

@@ -221,7 +221,7 @@ def _grid_search(d: Data, reml: bool, nearest: np.ndarray, grid: np.ndarray) -> 
     """The best of ``nearest``, 0 and the two highest local maxima between points of
     ``grid`` (M, R), each polished by safeguarded Newton steps; and the maxima counted."""
     zero = np.zeros(nearest.shape)
-    ll = np.array([loglik(d, t, reml) for t in grid])
+    ll = d.loglik_grid(grid, reml)
     peak = _grid_peaks(ll)
     candidates = [nearest, zero]
     masked = np.where(peak, ll, -np.inf)
@@ -292,7 +292,7 @@ def likelihood_root(
         return np.where(ll_zero > ll_root, 0.0, nearest), np.ones(start.shape, int)
     bound = _upper_bound(d)
     grid = _COARSE[:, None] * bound[None, :]
-    ll = np.array([loglik(d, t, reml) for t in grid])
+    ll = d.loglik_grid(grid, reml)
     peaks = _grid_peaks(ll)
     best_j = np.argmax(ll, axis=0)
     best = np.zeros(bound.shape)
