@@ -94,9 +94,12 @@ def _write_all(stage: Path, studies, reviews, studies_path: Path, reviews_path: 
         written.append(path.relative_to(stage).as_posix())
 
     def save_figure(fig, name: str) -> None:
+        # The tight box, as savefig(bbox_inches="tight") finds it, once for both formats (each search is a full draw).
+        fig.set_dpi(150)
+        box = fig.get_tightbbox(fig.canvas.get_renderer()).padded(plt.rcParams["savefig.pad_inches"])
         for ext in ("png", "svg"):
             path = figures / f"{name}.{ext}"
-            fig.savefig(path, dpi=150, bbox_inches="tight", metadata={"Date": None} if ext == "svg" else None)
+            fig.savefig(path, dpi=150, bbox_inches=box, metadata={"Date": None} if ext == "svg" else None)
             written.append(path.relative_to(stage).as_posix())
         plt.close(fig)
 

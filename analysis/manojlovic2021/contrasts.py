@@ -118,6 +118,18 @@ def _rescale(row: Record, spec: AnalysisSpec) -> tuple[float | None, str | None]
     return (hi - lo) / (row["scale_max"] - row["scale_min"]), None
 
 
+def _records(frame: pd.DataFrame) -> list[Record]:
+    """``frame.to_dict("records")`` (Python values; a missing nullable integer or boolean is None),
+    built column by column: many times faster."""
+    columns = [
+        frame[c].astype(object).where(frame[c].notna(), None).tolist()
+        if isinstance(frame[c].dtype, pd.api.extensions.ExtensionDtype) and frame[c].dtype.kind in "biu"
+        else frame[c].to_numpy(dtype=object).tolist()
+        for c in frame.columns
+    ]
+    return [dict(zip(frame.columns, values)) for values in zip(*columns)]
+
+
 def make_contrasts(studies: pd.DataFrame, spec: AnalysisSpec) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Effect sizes for ``spec`` and the coverage of every trial.
 
@@ -151,10 +163,10 @@ def make_contrasts(studies: pd.DataFrame, spec: AnalysisSpec) -> tuple[pd.DataFr
     rows["weeks"] = timepoint_weeks(rows)
     rows["treatment"] = rows["treatment_weeks"].astype(float)
     by_study: dict[str, list[Record]] = {}
-    for r in rows.to_dict("records"):
+    for r in _records(rows):
         by_study.setdefault(r["study_id"], []).append(r)
     found, coverage = [], []
-    for first in studies.drop_duplicates("study_id").to_dict("records"):
+    for first in _records(studies.drop_duplicates("study_id")):
         study_id = first["study_id"]
         base = {"analysis": spec.name, "study_id": study_id, "study": first["study"], "year": first["year"]}
         if spec.evidence == "paper_era" and (pd.isna(first["year"]) or first["year"] > 2020):

@@ -55,13 +55,22 @@ def coverage_chart(matrix: pd.DataFrame, *, ax=None):
     codes = matrix.fillna("not in scope").apply(lambda s: s.map(colours)).to_numpy(float)
     from matplotlib.colors import ListedColormap
 
-    ax.imshow(codes, cmap=ListedColormap(list(_STATUS_COLOURS.values())), vmin=-0.5, vmax=2.5, aspect="auto")
-    ax.set_xticks(range(matrix.shape[1]), matrix.columns, rotation=60, ha="right", fontsize=7)
-    ax.set_yticks(range(matrix.shape[0]), matrix.index, fontsize=7.5)
-    ax.set_xticks(np.arange(-0.5, matrix.shape[1]), minor=True)
-    ax.set_yticks(np.arange(-0.5, matrix.shape[0]), minor=True)
-    ax.grid(which="minor", color="white", lw=1)
-    ax.tick_params(which="minor", length=0)
+    n_rows, n_cols = matrix.shape
+    # Cells as a mesh with white edges: an image would be resampled to the figure's full size (slow for many trials).
+    ax.pcolormesh(
+        np.arange(-0.5, n_cols),
+        np.arange(-0.5, n_rows),
+        codes,
+        cmap=ListedColormap(list(_STATUS_COLOURS.values())),
+        vmin=-0.5,
+        vmax=2.5,
+        edgecolors="white",
+        linewidth=1,
+    )
+    ax.set_xlim(-0.5, n_cols - 0.5)
+    ax.set_ylim(n_rows - 0.5, -0.5)  # first trial on top
+    ax.set_xticks(range(n_cols), matrix.columns, rotation=60, ha="right", fontsize=7)
+    ax.set_yticks(range(n_rows), matrix.index, fontsize=7.5)
     ax.legend(
         handles=[Patch(color=c, label=k) for k, c in _STATUS_COLOURS.items()],
         loc="upper left",
