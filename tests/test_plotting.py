@@ -153,7 +153,13 @@ def test_reviews_and_coverage_charts(studies):
     assert len(ax.get_yticks()) == int((load_reviews()["measure"] == "SMD").sum())
     matrix = coverage_matrix([run_analysis(s, studies) for s in ANALYSES])
     assert set(np.unique(matrix.to_numpy())) <= {"used", "missing", "not in scope"}
-    assert coverage_chart(matrix).get_images()
+    ax = coverage_chart(matrix)
+    (mesh,) = ax.collections  # one cell per trial and analysis, first trial on top
+    codes = mesh.get_array().reshape(matrix.shape)
+    status = {"used": 0, "missing": 1, "not in scope": 2}
+    np.testing.assert_array_equal(codes, matrix.fillna("not in scope").replace(status).to_numpy(float))
+    assert [t.get_text() for t in ax.get_yticklabels()] == list(matrix.index)
+    assert ax.get_ylim()[0] > ax.get_ylim()[1]
 
 
 def test_nothing_is_shown(monkeypatch, studies):
