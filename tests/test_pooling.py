@@ -260,7 +260,9 @@ def test_fused_one_group_kernels_equal_the_general_ones():
         for a, b in zip(flat.score_step(t, reml), general.score_step(t, reml)):
             np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-12)
         np.testing.assert_allclose(flat.loglik(t, reml), general.loglik(t, reml), rtol=1e-12)
-        np.testing.assert_allclose(flat.loglik_grid(grid, reml), general.loglik_grid(grid, reml), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(
+            flat.loglik_grid(grid, reml), general.loglik_grid(grid, reml), rtol=1e-10, atol=1e-12
+        )
     for a, b in zip(flat.ols(), general.ols()):
         np.testing.assert_allclose(a, b, rtol=1e-12)
     for method in ("ML", "REML"):

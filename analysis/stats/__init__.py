@@ -15,6 +15,17 @@ from .bias import (
     rank_test,
     trim_and_fill,
 )
+from .conversions import (
+    FIVENUM_METHODS,
+    MeanSD,
+    mean_sd_from_fivenum,
+    r_from_sds,
+    sd_from_ci,
+    sd_from_se,
+    se_from_ci,
+    se_from_p,
+    se_from_t,
+)
 from .effects import (
     SMD_CONVENTIONS,
     change_sd,
@@ -38,6 +49,7 @@ from .robustness import baujat, cumulative, gosh, influence, leave_one_out
 from .subgroups import TAU2_SCOPES, SubgroupResult, subgroup_analysis
 
 __all__ = [
+    "FIVENUM_METHODS",
     "NMA_METHODS",
     "ROOT_RULES",
     "SMD_CONVENTIONS",
@@ -45,6 +57,7 @@ __all__ = [
     "TAU2_SCOPES",
     "TESTS",
     "EggerResult",
+    "MeanSD",
     "MetaRegression",
     "NetworkResult",
     "PermutationResult",
@@ -71,11 +84,18 @@ __all__ = [
     "leave_one_out",
     "mean_change",
     "mean_difference",
+    "mean_sd_from_fivenum",
     "meta_regression",
     "network_meta_analysis",
     "permutation_test",
     "pool",
+    "r_from_sds",
     "rank_test",
+    "sd_from_ci",
+    "sd_from_se",
+    "se_from_ci",
+    "se_from_p",
+    "se_from_t",
     "smcc",
     "smcr",
     "subgroup_analysis",
