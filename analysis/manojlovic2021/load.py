@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .reader import BOOL, FLOAT, INT, REQUIRED, TEXT, Checks, DataError, MissingDataWarning, Problem, parse
+from ..reader import BOOL, FLOAT, INT, REQUIRED, TEXT, Checks, DataError, MissingDataWarning, Problem, parse
 
 __all__ = [
     "DEFAULT_REVIEWS",

@@ -4,6 +4,7 @@ Plot functions take ``ax=None``, return the Axes, never show, save or switch
 the backend, and take their words (measure, favours labels, titles) as arguments.
 """
 
+from .audit import audit_plot
 from .diagnostics import baujat_plot, cumulative_plot, gosh_plot, influence_plot, leave_one_out_plot
 from .forest import forest_plot, interval_plot
 from .funnel import funnel_plot
@@ -13,6 +14,7 @@ from .network import league_plot, network_forest, network_graph
 __all__ = [
     "ROW_KINDS",
     "ForestData",
+    "audit_plot",
     "baujat_plot",
     "cumulative_plot",
     "forest_data",

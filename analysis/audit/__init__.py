@@ -1,0 +1,24 @@
+"""Audits of published meta-analyses: printed forest plots recomputed line by line.
+
+:func:`audit_forest_plots` reads a transcription of RevMan forest plots (the
+CSV format :data:`FOREST_COLUMNS`, documented with a template in
+``data/audit/``), recomputes every printed number as RevMan 5 does and judges
+each at its printed precision; :func:`audit_report` writes the verdict as
+Markdown. The library knows nothing of any one review.
+"""
+
+from .forest import AUDIT_COLUMNS, FOREST_COLUMNS, MODELS, AuditResult, audit_forest_plots, read_forest_plots
+from .report import audit_report
+from .revman_text import Printed, parse_revman_text
+
+__all__ = [
+    "AUDIT_COLUMNS",
+    "FOREST_COLUMNS",
+    "MODELS",
+    "AuditResult",
+    "Printed",
+    "audit_forest_plots",
+    "audit_report",
+    "parse_revman_text",
+    "read_forest_plots",
+]
