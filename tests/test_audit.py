@@ -85,7 +85,9 @@ def test_model_mismatch_and_weight_convention(plot, tmp_path):
     # Figure 1.1 prints a total, so weights are percentages of it; print one study's weight of its subtotal.
     i = _where(plot, "Analysis 1.1", "Orpington-Mild")
     sub = plot[(plot["figure"] == "Analysis 1.1") & (plot["row_type"] == "study") & (plot["subgroup"] == "Orpington")]
-    m1, s1, n1, m2, s2, n2 = (sub[c].astype(float).to_numpy() for c in ("mean_1", "sd_1", "n_1", "mean_2", "sd_2", "n_2"))
+    m1, s1, n1, m2, s2, n2 = (
+        sub[c].astype(float).to_numpy() for c in ("mean_1", "sd_1", "n_1", "mean_2", "sd_2", "n_2")
+    )
     vi = s1**2 / n1 + s2**2 / n2
     w = 1 / (vi + pool(m1 - m2, vi, method="DL").tau2)  # the subtotal's own tau²
     plot.loc[i, "weight"] = f"{100 * w[list(sub.index).index(i)] / w.sum():.1f}"
@@ -105,7 +107,9 @@ def test_i2_convention(plot, tmp_path):
     d = plot[(plot["figure"] == "Analysis 1.1") & (plot["row_type"] == "study") & (plot["subgroup"] == "Other")]
     m1, s1, n1, m2, s2, n2 = (d[c].astype(float).to_numpy() for c in ("mean_1", "sd_1", "n_1", "mean_2", "sd_2", "n_2"))
     i2 = 100 * pool(m1 - m2, s1**2 / n1 + s2**2 / n2, method="REML").i2
-    i = plot.index[(plot["figure"] == "Analysis 1.1") & (plot["row_type"] == "subtotal") & (plot["subgroup"] == "Other")][0]
+    i = plot.index[
+        (plot["figure"] == "Analysis 1.1") & (plot["row_type"] == "subtotal") & (plot["subgroup"] == "Other")
+    ][0]
     printed = parse_revman_text(plot.loc[i, "text"])["i2"].text
     assert abs(float(printed) - i2) > 1  # a visible difference
     plot.loc[i, "text"] = plot.loc[i, "text"].replace(f"I² = {printed}%", f"I² = {i2:.0f}%")
@@ -130,7 +134,9 @@ def test_revman_text_variants():
     assert "tau2" not in p and p["chi2"].value == 3.1 and p["chi2"].decimals == 2 and p["z"].value == 0.61
     p = parse_revman_text("Test for subgroup differences: Chi^2 = 0.38, df = 1 (P = 0.54), I^2 = 40.2%")
     assert p["i2_subgroups"].value == 40.2 and p["i2_subgroups"].decimals == 1
-    assert parse_revman_text("Heterogeneity: Not applicable\nTest for overall effect: Z = 2.00 (P = 0.05)")["z"].value == 2
+    assert (
+        parse_revman_text("Heterogeneity: Not applicable\nTest for overall effect: Z = 2.00 (P = 0.05)")["z"].value == 2
+    )
     with pytest.raises(ValueError, match="cannot read RevMan's line"):
         parse_revman_text("Heterogeneity: Tau² = 0.45; Chi² = 25.02 df = 3")
     with pytest.raises(ValueError, match="no RevMan line"):
@@ -157,3 +163,44 @@ def test_report_lists_discrepancies(plot, tmp_path):
     assert np.isfinite(result.table["recomputed"]).all()
     assert "Newcastle" in result.summary()
     assert result.intervals["Analysis 1.1"]["discrepant"].any()
+
+
+def test_grim_known_cases_and_granularity():
+    from analysis.audit.extraction import grim
+
+    assert grim("5.19", 28) is False and grim("5.18", 28) is True and grim("5.2", 28) is None
+    assert grim("3.25", 10, granularity=0.5) is True and grim("3.27", 10, granularity=0.5) is False
+    with pytest.raises(ValueError):
+        grim("1.0", 0)
+
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@given(st.lists(st.integers(0, 100), min_size=1, max_size=99), st.integers(1, 3))
+def test_grim_never_flags_a_true_mean(scores, decimals):
+    from analysis.audit.extraction import grim
+
+    mean = sum(scores) / len(scores)
+    assert grim(f"{mean:.{decimals}f}", len(scores)) is not False
+
+
+def test_diff_frames_matches_rows_and_compares_numbers_numerically():
+    from analysis.audit.extraction import diff_frames
+
+    a = pd.DataFrame({"id": ["x", "y", "y"], "v": [1.0, 2.0, np.nan], "t": ["a", "b", "c"]})
+    b = pd.DataFrame({"id": ["y", "x", "z"], "v": [2.0, 1.0000001, 3.0], "t": ["b", "a", "d"]})
+    d = diff_frames(a, b, ["id"])
+    assert set(zip(d["key"], d["column"])) == {("x", "v"), ("y (#2)", "(row)"), ("z", "(row)")}
+    assert d.loc[d["column"] == "v", "value_b"].item() == "1.0000001"
+    assert diff_frames(a, a, ["id"]).empty
+
+
+def test_shipped_template_has_the_format_columns():
+    from analysis.audit import FOREST_COLUMNS
+    from analysis.manojlovic2021.load import default_path
+
+    template = default_path("studies.csv").parent / "audit" / "template.csv"
+    assert template.read_text(encoding="utf-8").strip().split(",") == list(FOREST_COLUMNS)
+    assert (template.parent / "README.md").exists()

@@ -123,18 +123,18 @@ def test_a_second_run_removes_its_stale_files_and_keeps_others(tmp_path):
 
 
 def test_a_failed_run_leaves_the_earlier_output_untouched(tmp_path, monkeypatch):
-    from analysis.manojlovic2021 import cli
+    from analysis.manojlovic2021 import build
 
     out = tmp_path / "out"
-    cli.reproduce(out)
+    build.reproduce(out)
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
 
     def boom(*args, **kwargs):
         raise RuntimeError("interrupted")
 
-    monkeypatch.setattr(cli, "_write_all", boom)
+    monkeypatch.setattr(build, "write_all", boom)
     try:
-        cli.reproduce(out)
+        build.reproduce(out)
     except RuntimeError:
         pass
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
@@ -153,11 +153,14 @@ def test_output_problems_end_in_one_line_and_exit_2(tmp_path):
 
 
 def test_csv_text_cannot_run_as_a_formula():
-    from analysis.manojlovic2021.cli import _safe_cells
+    from analysis.manojlovic2021.outputs import safe_cells
 
-    frame = pd.DataFrame({"a": ["=HYPERLINK(1)", "+1", "ok", "@x"], "b": [1.0, -2.0, 3.0, 4.0]})
-    safe = _safe_cells(frame)
-    assert safe["a"].tolist() == ["'=HYPERLINK(1)", "'+1", "ok", "'@x"] and safe["b"].tolist() == [1.0, -2.0, 3.0, 4.0]
+    cells = ["=HYPERLINK(1)", "+1", "ok", "@x", "-2+3+cmd|' /C calc'!A0", "-4.83"]
+    frame = pd.DataFrame({"a": cells, "b": [1.0, -2.0, 3.0, 4.0, 5.0, 6.0]})
+    safe = safe_cells(frame)
+    # Plain numbers printed as text (an audit's "printed" column) stay; anything else that starts like a formula is quoted.
+    assert safe["a"].tolist() == ["'=HYPERLINK(1)", "+1", "ok", "'@x", "'-2+3+cmd|' /C calc'!A0", "-4.83"]
+    assert safe["b"].tolist() == [1.0, -2.0, 3.0, 4.0, 5.0, 6.0]
     assert frame["a"].iloc[0] == "=HYPERLINK(1)"  # the input is not changed
 
 
@@ -202,7 +205,7 @@ def test_the_wheel_carries_the_data_and_the_loader_finds_it(tmp_path, monkeypatc
     assert proc.returncode == 0, proc.stderr[-2000:]
     (wheel,) = tmp_path.glob("pfp_meta-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    for name in ("studies.csv", "reviews.csv", "README.md"):
+    for name in ("studies.csv", "reviews.csv", "README.md", "audit/template.csv", "audit/README.md"):
         assert f"analysis/manojlovic2021/data/{name}" in names
         packaged = zipfile.ZipFile(wheel).read(f"analysis/manojlovic2021/data/{name}")
         assert packaged == (root / "data" / name).read_bytes()

@@ -126,10 +126,22 @@ def diagnose_study(records, row, text, measure, fig, j, has_total, other_model) 
         n, sd = arms[f"n_{k}"], arms[f"sd_{k}"]
         fix = {**arms, f"sd_{k}": sd * np.sqrt(n)}
         if _reproduces(fix, measure, printed):
-            found.append(("se_as_sd", f"sd_{k} {text[f'sd_{k}']} is an SE: SD = SE x sqrt(n) = {sd * np.sqrt(n):.4g} reproduces the row", fix))
+            found.append(
+                (
+                    "se_as_sd",
+                    f"sd_{k} {text[f'sd_{k}']} is an SE: SD = SE x sqrt(n) = {sd * np.sqrt(n):.4g} reproduces the row",
+                    fix,
+                )
+            )
         fix = {**arms, f"sd_{k}": sd / np.sqrt(n)}
         if _reproduces(fix, measure, printed):
-            found.append(("se_as_sd", f"the row was computed with SE = sd_{k}/sqrt(n) = {sd / np.sqrt(n):.4g} in place of the SD", fix))
+            found.append(
+                (
+                    "se_as_sd",
+                    f"the row was computed with SE = sd_{k}/sqrt(n) = {sd / np.sqrt(n):.4g} in place of the SD",
+                    fix,
+                )
+            )
     both = {**arms, "sd_1": arms["sd_1"] * np.sqrt(arms["n_1"]), "sd_2": arms["sd_2"] * np.sqrt(arms["n_2"])}
     if not found and _reproduces(both, measure, printed):
         found.append(("se_as_sd", "both SDs are SEs: SD = SE x sqrt(n) reproduces the row", both))
@@ -141,7 +153,9 @@ def diagnose_study(records, row, text, measure, fig, j, has_total, other_model) 
         for k in ("1", "2"):
             fix = {**arms, f"mean_{k}": -arms[f"mean_{k}"]}
             if arms[f"mean_{k}"] != 0 and _reproduces(fix, measure, printed):
-                found.append(("sign_flipped", f"mean_{k} has the wrong sign: {-arms[f'mean_{k}']:g} reproduces the row", fix))
+                found.append(
+                    ("sign_flipped", f"mean_{k} has the wrong sign: {-arms[f'mean_{k}']:g} reproduces the row", fix)
+                )
     if not found:
         typos = [(key, _solve(arms, key, measure, printed, text)) for key in ARM]
         typos = [(k, v[0], v[1]) for k, v in typos if v is not None]
@@ -150,8 +164,12 @@ def diagnose_study(records, row, text, measure, fig, j, has_total, other_model) 
         typos = [(k, v) for k, v, _ in typos]
         if typos:
             options = " or ".join(f"{k} = {v} (printed {text[k]})" for k, v in typos)
-            found.append(("typo", f"one number is off: {options} reproduces the row", {**arms, typos[0][0]: float(typos[0][1])}))
-    code, detail, fix = found[0] if found else ("unexplained", "no single change of the arm numbers reproduces the row", None)
+            found.append(
+                ("typo", f"one number is off: {options} reproduces the row", {**arms, typos[0][0]: float(typos[0][1])})
+            )
+    code, detail, fix = (
+        found[0] if found else ("unexplained", "no single change of the arm numbers reproduces the row", None)
+    )
     _set(records, code, detail)
     return fix
 
@@ -172,7 +190,11 @@ def _pooled(yi, vi, groups, method: str, total: bool) -> dict[str, float]:
 def _all_within(records, values, quantities) -> bool:
     from .forest import verdict
 
-    return all(verdict(r["_printed"], values.get(r["quantity"], np.nan)) != "discrepant" for r in records if r["quantity"] in quantities)
+    return all(
+        verdict(r["_printed"], values.get(r["quantity"], np.nan)) != "discrepant"
+        for r in records
+        if r["quantity"] in quantities
+    )
 
 
 def diagnose_pooled(records, yi, vi, groups, model, row, bad_studies, fixed=None, figure_bad=False) -> None:
@@ -184,7 +206,12 @@ def diagnose_pooled(records, yi, vi, groups, model, row, bad_studies, fixed=None
     total = row["row_type"] == "total"
     bad = {r["quantity"] for r in records if r["verdict"] == "discrepant"}
     if "weight" in bad and figure_bad:
-        _set(records, "study_rows", "the weights depend on every study: see the discrepant rows of this figure", {"weight"})
+        _set(
+            records,
+            "study_rows",
+            "the weights depend on every study: see the discrepant rows of this figure",
+            {"weight"},
+        )
         bad -= {"weight"}
         if not bad:
             return
@@ -194,7 +221,13 @@ def diagnose_pooled(records, yi, vi, groups, model, row, bad_studies, fixed=None
             break
         values = _pooled(yi, vi, groups, method, total)
         if _all_within(records, values, bad - {"weight"}):
-            name = "IV, Fixed" if method == "EE" else "IV, Random" if method == "DL" else f"random effects with {method} tau²"
+            name = (
+                "IV, Fixed"
+                if method == "EE"
+                else "IV, Random"
+                if method == "DL"
+                else f"random effects with {method} tau²"
+            )
             _set(records, "model_mismatch", f"the printed numbers match {name}")
             return
     if bad_studies and fixed is not None:
@@ -217,6 +250,11 @@ def diagnose_pooled(records, yi, vi, groups, model, row, bad_studies, fixed=None
         for method in ("REML", "ML", "PM", "HS", "SJ", "HE"):
             res = pool(yi, vi, method=method, test="z")
             if abs(100 * res.i2 - p.value) <= p.unit:
-                _set(records, "i2_convention", f"I² = {100 * res.i2:.1f}% from tau² ({method}) as metafor computes it", {"i2"})
+                _set(
+                    records,
+                    "i2_convention",
+                    f"I² = {100 * res.i2:.1f}% from tau² ({method}) as metafor computes it",
+                    {"i2"},
+                )
                 break
     _set(records, "unexplained", "no other model, I² convention or study row explains it")

@@ -86,8 +86,13 @@ def _check(frame: pd.DataFrame, lines) -> list:
     inside = (f["ci_low"] <= f["estimate"]) & (f["estimate"] <= f["ci_high"])
     c.add(ci & ~inside, "estimate", "the estimate lies outside its CI")
     for col in ("measure", "model"):
-        n_values = f.groupby("figure")[col].transform("nunique")
-        c.add(n_values > 1, col, f"every row of a figure must give the same {col}")
+        valid = f[col].isin(FOREST_COLUMNS[col])  # invalid values have their own problem
+        first = f[col].where(valid).groupby(f["figure"]).transform("first")
+        c.add(
+            valid & (f[col] != first),
+            col,
+            lambda r, col=col, first=first: f"the figure's first row gives {col} {first[r.name]!r}",
+        )
     totals = f["row_type"].eq("total").groupby(f["figure"]).transform("sum")
     c.add((f["row_type"] == "total") & (totals > 1), "row_type", "a figure has at most one total row")
     has_study = study.groupby(f["figure"]).transform("any")
@@ -204,9 +209,21 @@ def verdict(printed: Printed, value: float) -> str:
         return "discrepant"
     unit, tol = printed.unit, 1e-9 * max(1.0, abs(printed.value))
     if printed.relation == "<":
-        return "reproduced" if value < printed.value + tol else "rounding" if value < printed.value + unit else "discrepant"
+        return (
+            "reproduced"
+            if value < printed.value + tol
+            else "rounding"
+            if value < printed.value + unit
+            else "discrepant"
+        )
     if printed.relation == ">":
-        return "reproduced" if value > printed.value - tol else "rounding" if value > printed.value - unit else "discrepant"
+        return (
+            "reproduced"
+            if value > printed.value - tol
+            else "rounding"
+            if value > printed.value - unit
+            else "discrepant"
+        )
     diff = abs(value - printed.value)
     if diff <= 0.5 * unit + tol:
         return "reproduced"
@@ -312,11 +329,21 @@ def audit_forest_plots(path: Path | str) -> AuditResult:
                 in_scope = set(studies["study"].to_numpy()[scope])
                 fixed = (fixed_y[scope], fixed_v[scope])
                 diagnose_pooled(
-                    found, yi[scope], vi[scope], groups[scope], model, r, bad_studies & in_scope, fixed, bool(bad_studies)
+                    found,
+                    yi[scope],
+                    vi[scope],
+                    groups[scope],
+                    model,
+                    r,
+                    bad_studies & in_scope,
+                    fixed,
+                    bool(bad_studies),
                 )
             pooled_rows.append((r, values, found))
             records += found
-        intervals[name] = pd.DataFrame([_interval(label, r, v, f) for label, (r, v, f) in _labelled(study_rows + pooled_rows)])
+        intervals[name] = pd.DataFrame(
+            [_interval(label, r, v, f) for label, (r, v, f) in _labelled(study_rows + pooled_rows)]
+        )
     table = pd.DataFrame(records, columns=AUDIT_COLUMNS)
     return AuditResult(str(path), table, intervals)
 

@@ -60,7 +60,9 @@ _PATTERNS = {
         re.IGNORECASE,
     ),
 }  # fmt: skip
-_NOT_APPLICABLE = re.compile(r"(Heterogeneity|Test for overall effect|Test for subgroup differences):\s*Not applicable", re.I)
+_NOT_APPLICABLE = re.compile(
+    r"(Heterogeneity|Test for overall effect|Test for subgroup differences):\s*Not applicable", re.I
+)
 
 
 def parse_revman_text(text: str) -> dict[str, Printed]:

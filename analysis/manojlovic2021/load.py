@@ -123,6 +123,12 @@ REVIEW_COLUMNS: dict[str, object] = {
 
 _ARM_NUMBERS = ("n", "mean", "sd")
 _CONTRAST_NUMBERS = ("estimate", "ci_low", "ci_high")
+#: What identifies a row of studies.csv: no two rows may share it (and ``data diff`` matches rows on it).
+ROW_KEY = [
+    "study_id", "level", "arm", "comparator_arm", "outcome", "instrument",
+    "timepoint_value", "timepoint_unit", "timepoint_from", "value_type",
+]  # fmt: skip
+
 _INT_MIN = {"n": 2, "n_randomised": 2, "comparator_n_randomised": 2, "participants_reported": 2, "year": 1900}
 
 
@@ -206,10 +212,7 @@ def _check_studies(frame: pd.DataFrame, lines) -> list[Problem]:
     )
     c.add(incomplete & (f["missing"] != "") & (f["location"] == ""), "location",
           "say which numbers are missing and where in the full text they are")  # fmt: skip
-    key = [
-        "study_id", "level", "arm", "comparator_arm", "outcome", "instrument",
-        "timepoint_value", "timepoint_unit", "timepoint_from", "value_type",
-    ]  # fmt: skip
+    key = ROW_KEY
     dup = f.duplicated(subset=key, keep="first")
     if dup.any():
         first = f.assign(_row=np.arange(len(f))).groupby(key, dropna=False, sort=False)["_row"].transform("first")

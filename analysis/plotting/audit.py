@@ -47,7 +47,7 @@ def audit_plot(
     ax.set_ylim(-0.7, n - 0.3)
     ax.plot([], [], "s", color="black", label=labels[0])
     ax.plot([], [], "o", mfc="white", mec="black", label=labels[1])
-    ax.legend(loc="lower right", fontsize=8, frameon=False)
+    ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=2, fontsize=8, frameon=False)
     if title:
         ax.set_title(title, loc="left", fontsize=10)
     return ax
