@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from analysis import (
     FIVENUM_METHODS,
+    MissingDataWarning,
     change_sd,
     mean_sd_from_fivenum,
     r_from_sds,
@@ -151,3 +152,98 @@ def test_sd_from_ci_inverts_the_t_interval(sd, n, level):
 
     half = stats.t.ppf((1 + level) / 2, n - 1) * sd / np.sqrt(n)
     assert sd_from_ci(3.0 - half, 3.0 + half, n, level=level) == pytest.approx(sd, rel=1e-10)
+
+
+def _filled(tmp_path, values: dict[int, dict]):
+    """The bundled studies.csv with some not-public arm rows filled as an extractor would, from printed forms."""
+    import pandas as pd
+
+    from analysis.manojlovic2021.load import default_path
+
+    text = pd.read_csv(default_path("studies.csv"), dtype=str, keep_default_na=False)
+    for i, cells in values.items():
+        text.loc[i, list(cells)] = list(cells.values())
+        text.loc[i, ["status", "missing", "location"]] = ["verified", "", ""]
+    path = tmp_path / "studies.csv"
+    text.to_csv(path, index=False)
+    return text, path
+
+
+def _ferber_rows(text):
+    rows = text.index[(text["study_id"] == "ferber2015") & (text["instrument"] == "AKPS") & (text["level"] == "arm")]
+    hip = next(i for i in rows if text.loc[i, "program"] == "hip_only")
+    knee = next(i for i in rows if text.loc[i, "program"] == "knee_only")
+    return hip, knee
+
+
+def test_printed_forms_are_converted_in_the_pipeline_and_say_so(tmp_path):
+    import pandas as pd
+
+    from analysis import get_spec, load_studies, mean_difference
+    from analysis.manojlovic2021.contrasts import make_contrasts
+    from analysis.manojlovic2021.load import default_path
+
+    hip, knee = _ferber_rows(pd.read_csv(default_path("studies.csv"), dtype=str, keep_default_na=False))
+    _, path = _filled(
+        tmp_path,
+        {
+            hip: dict(n="60", reported_as="median_iqr", median="85", q1="77", q3="92"),
+            knee: dict(n="50", reported_as="mean_ci", mean="83.1", ci_low="80.2", ci_high="86.0", ci_level="0.95"),
+        },
+    )
+    with pytest.warns(MissingDataWarning):
+        studies = load_studies(path)
+    effects, _ = make_contrasts(studies, get_spec("function_hip_only_vs_knee_only"))
+    row = effects[effects["study_id"] == "ferber2015"].iloc[0]
+    m_h = mean_sd_from_fivenum(60, median=85.0, q1=77.0, q3=92.0)
+    sd_k = sd_from_ci(80.2, 86.0, 50)
+    yi, vi = mean_difference(float(m_h.mean), float(m_h.sd), 60, 83.1, float(sd_k), 50)
+    assert row["yi"] == pytest.approx(float(yi), rel=1e-12) and row["vi"] == pytest.approx(float(vi), rel=1e-12)
+    assert "derived: mean (Luo et al. 2016) and SD (Wan et al. 2014) from quartiles (n = 60)" in row["notes"]
+    assert "derived: SD from the 95% CI of the mean (t, 49 df)" in row["notes"]
+    wan = make_contrasts(studies, get_spec("function_hip_only_vs_knee_only").with_options(median_method="wan2014"))[0]
+    assert wan[wan["study_id"] == "ferber2015"]["yi"].iloc[0] != pytest.approx(row["yi"])  # the decision matters
+
+
+def test_skewed_median_is_not_used_and_coverage_says_why(tmp_path):
+    import pandas as pd
+
+    from analysis import get_spec, load_studies
+    from analysis.manojlovic2021.contrasts import make_contrasts
+    from analysis.manojlovic2021.load import default_path
+
+    hip, knee = _ferber_rows(pd.read_csv(default_path("studies.csv"), dtype=str, keep_default_na=False))
+    _, path = _filled(
+        tmp_path,
+        {
+            hip: dict(n="60", reported_as="median_range", median="90", minimum="20", maximum="95"),
+            knee: dict(n="50", reported_as="mean_se", mean="83.1", se="1.4"),
+        },
+    )
+    with pytest.warns(MissingDataWarning):
+        studies = load_studies(path)
+    effects, coverage = make_contrasts(studies, get_spec("function_hip_only_vs_knee_only"))
+    assert "ferber2015" not in set(effects["study_id"])
+    reason = coverage.loc[coverage["study_id"] == "ferber2015", "reason"].iloc[0]
+    assert "skewed" in reason and "median range" in reason
+
+
+@pytest.mark.parametrize(
+    "cells, message",
+    [
+        (dict(n="60", reported_as="median_iqr", median="85", q1="88", q3="92"), "median 85 is below q1 88"),
+        (dict(n="60", reported_as="median_iqr", median="85", q1="78", q3="92", sd="4"), "leave sd empty"),
+        (dict(n="60", reported_as="mean_se", mean="85"), "'verified' needs all of ['n', 'mean', 'se']"),
+        (dict(n="60", reported_as="mean_ci", mean="85", ci_low="86", ci_high="90", ci_level="0.95"), "outside its CI"),
+    ],
+)
+def test_loader_checks_printed_forms(tmp_path, cells, message):
+    import pandas as pd
+
+    from analysis import DataError, load_studies
+    from analysis.manojlovic2021.load import default_path
+
+    hip, _ = _ferber_rows(pd.read_csv(default_path("studies.csv"), dtype=str, keep_default_na=False))
+    _, path = _filled(tmp_path, {hip: cells})
+    with pytest.raises(DataError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        load_studies(path)

@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..stats import effects
+from ..stats import conversions, effects
+from .load import REPORTED_AS
 from .specs import AnalysisSpec
 
 __all__ = ["COVERAGE_COLUMNS", "EFFECT_COLUMNS", "make_contrasts", "timepoint_weeks"]
@@ -71,27 +72,58 @@ def _same_time(week: float, t: float) -> bool:
     return bool(np.isnan(week)) if np.isnan(t) else bool(np.isclose(week, t))
 
 
+def mean_sd(r: Record, spec: AnalysisSpec) -> tuple[tuple[float, float, str] | None, str | None]:
+    """An arm row's (mean, SD, how it was derived), or None with the reason.
+
+    Rows printed in another form (``reported_as``) are converted here, by the
+    spec's ``median_method`` and ``ci_dist``: SD = SE √n; SD from the CI of the
+    mean (t with n - 1 df, or z); mean and SD from a median with quartiles
+    and/or range (:func:`analysis.mean_sd_from_fivenum`; a skewed arm is not
+    used). The derivation is said in words for the effect table and the report.
+    """
+    form = r.get("reported_as") or "mean_sd"
+    if any(pd.isna(r[c]) for c in REPORTED_AS[form]):
+        return None, f"{r['arm']}: {r['missing'] or 'numbers'} not public"
+    n = float(r["n"])
+    if form == "mean_sd":
+        return (float(r["mean"]), float(r["sd"]), ""), None
+    if form == "mean_se":
+        return (float(r["mean"]), float(conversions.sd_from_se(r["se"], n)), f"derived: SD = SE x sqrt({n:g})"), None
+    if form == "mean_ci":
+        sd = float(conversions.sd_from_ci(r["ci_low"], r["ci_high"], n, level=r["ci_level"], dist=spec.ci_dist))
+        how = f"t, {n - 1:g} df" if spec.ci_dist == "t" else "z"
+        return (float(r["mean"]), sd, f"derived: SD from the {100 * r['ci_level']:g}% CI of the mean ({how})"), None
+    five = {k: r[k] for k in ("q1", "q3", "minimum", "maximum") if k in REPORTED_AS[form]}
+    res = conversions.mean_sd_from_fivenum(n, median=r["median"], method=spec.median_method, **five)
+    if not np.isfinite(res.mean):
+        return None, f"{r['arm']}: {res.reason[()]} ({form.replace('_', ' ')})"
+    return (float(res.mean), float(res.sd), f"{res.derivation[()]}, method {spec.median_method}"), None
+
+
 def _arm_values(rows: list[Record], arm: str, spec: AnalysisSpec, kind: str):
     """(n, mean, sd, note) of an arm for value kind 'post' or 'change', or None with a reason."""
     mine = [r for r in rows if r["level"] == "arm" and r["arm"] == arm]
     direct = [r for r in mine if r["value_type"] == kind]
     if direct:
         r = direct[0]
-        if pd.notna(r["n"]) and pd.notna(r["mean"]) and pd.notna(r["sd"]):
-            if r["orientation"] == "reduction":  # reported as baseline minus follow-up
-                note = "reported reduction taken as a negative change"
-                return (float(r["n"]), -float(r["mean"]), float(r["sd"]), note), None
-            return (float(r["n"]), float(r["mean"]), float(r["sd"]), ""), None
-        return None, f"{arm}: {r['missing'] or 'numbers'} not public"
+        values, why = mean_sd(r, spec)
+        if values is None:
+            return None, why
+        m, sd, derived = values
+        if r["orientation"] == "reduction":  # reported as baseline minus follow-up
+            note = "; ".join(x for x in ("reported reduction taken as a negative change", derived) if x)
+            return (float(r["n"]), -m, sd, note), None
+        return (float(r["n"]), m, sd, derived), None
     if kind == "change":
         base = [r for r in mine if r["value_type"] == "baseline"]
         post = [r for r in mine if r["value_type"] == "post"]
         if base and post:
-            b, p = base[0], post[0]
-            if all(pd.notna(x) for x in (b["mean"], b["sd"], p["mean"], p["sd"], p["n"])):
-                sd = float(effects.change_sd(b["sd"], p["sd"], spec.prepost_r))
+            (bv, _), (pv, _) = mean_sd(base[0], spec), mean_sd(post[0], spec)
+            if bv is not None and pv is not None:
+                sd = float(effects.change_sd(bv[1], pv[1], spec.prepost_r))
                 note = f"change computed from baseline and follow-up with r = {spec.prepost_r:g}"
-                return (float(p["n"]), float(p["mean"] - b["mean"]), sd, note), None
+                note = "; ".join(x for x in (note, bv[2] and f"baseline {bv[2]}", pv[2] and f"follow-up {pv[2]}") if x)
+                return (float(post[0]["n"]), pv[0] - bv[0], sd, note), None
     return None, f"{arm}: no {kind} values reported"
 
 

@@ -55,6 +55,17 @@ PROGRAMS = ("hip_knee", "hip_only", "knee_only", "control", "other")
 STATUSES = ("verified", "partial", "not public")
 
 
+#: How an arm row's numbers are printed (column ``reported_as``; empty = mean_sd) and the numbers
+#: each form needs. Means and SDs of the other forms are derived in code (contrasts.py).
+REPORTED_AS: dict[str, tuple[str, ...]] = {
+    "mean_sd": ("n", "mean", "sd"),
+    "mean_se": ("n", "mean", "se"),
+    "mean_ci": ("n", "mean", "ci_low", "ci_high", "ci_level"),
+    "median_iqr": ("n", "median", "q1", "q3"),
+    "median_range": ("n", "median", "minimum", "maximum"),
+    "median_iqr_range": ("n", "median", "q1", "q3", "minimum", "maximum"),
+}
+
 #: Column -> kind (or the tuple of allowed values) for data/studies.csv.
 STUDY_COLUMNS: dict[str, object] = {
     "study_id": REQUIRED,
@@ -86,6 +97,13 @@ STUDY_COLUMNS: dict[str, object] = {
     "n": INT,
     "mean": FLOAT,
     "sd": FLOAT,
+    "reported_as": tuple(REPORTED_AS) + ("",),
+    "se": FLOAT,
+    "median": FLOAT,
+    "q1": FLOAT,
+    "q3": FLOAT,
+    "minimum": FLOAT,
+    "maximum": FLOAT,
     "estimate": FLOAT,
     "ci_low": FLOAT,
     "ci_high": FLOAT,
@@ -121,7 +139,7 @@ REVIEW_COLUMNS: dict[str, object] = {
     "notes": TEXT,
 }
 
-_ARM_NUMBERS = ("n", "mean", "sd")
+_ARM_NUMBERS = ("n", "mean", "sd", "se", "median", "q1", "q3", "minimum", "maximum")
 _CONTRAST_NUMBERS = ("estimate", "ci_low", "ci_high")
 #: What identifies a row of studies.csv: no two rows may share it (and ``data diff`` matches rows on it).
 ROW_KEY = [
@@ -147,6 +165,12 @@ def _check_studies(frame: pd.DataFrame, lines) -> list[Problem]:
     c.add(~any_number & ~sourced & no_url, "source_url", "every row needs its source_url and verbatim quote")
     c.add(~any_number & ~sourced & ~no_url, "quote", "every row needs its source_url and verbatim quote")
     c.add(has["sd"] & (f["sd"] <= 0), "sd", lambda r: f"SD must be > 0; got {r['sd']:g}")
+    c.add(has["se"] & (f["se"] <= 0), "se", lambda r: f"SE must be > 0; got {r['se']:g}")
+    order = ["minimum", "q1", "median", "q3", "maximum"]
+    for i, lo_col in enumerate(order):
+        for hi_col in order[i + 1 :]:
+            c.add(has[lo_col] & has[hi_col] & (f[lo_col] > f[hi_col]), hi_col,
+                  lambda r, a=lo_col, b=hi_col: f"{b} {r[b]:g} is below {a} {r[a]:g}")  # fmt: skip
     scale = c.has("scale_min") & c.has("scale_max")
     c.add(scale & (f["scale_min"] >= f["scale_max"]), "scale_max", "scale_max must exceed scale_min")
     c.add(c.has("ci_level") & ~f["ci_level"].between(0, 1, inclusive="neither"), "ci_level",
@@ -154,9 +178,10 @@ def _check_studies(frame: pd.DataFrame, lines) -> list[Problem]:
     # Values on the instrument's scale must lie on it; differences cannot exceed its width.
     lo, hi = f["scale_min"], f["scale_max"]
     width = hi - lo
-    level_values = scale & has["mean"] & (f["value_type"] != "change") & (f["level"] == "arm")
-    c.add(level_values & ((f["mean"] < lo) | (f["mean"] > hi)), "mean", lambda r: f"mean {r['mean']:g} lies "
-          f"outside the instrument's scale [{r['scale_min']:g}, {r['scale_max']:g}]")  # fmt: skip
+    level_values = scale & (f["value_type"] != "change") & (f["level"] == "arm")
+    for col in ("mean", "median", "q1", "q3", "minimum", "maximum"):
+        c.add(level_values & has[col] & ((f[col] < lo) | (f[col] > hi)), col, lambda r, col=col: f"{col} {r[col]:g} "
+              f"lies outside the instrument's scale [{r['scale_min']:g}, {r['scale_max']:g}]")  # fmt: skip
     differences = scale & ((f["value_type"] == "change") | (f["level"] == "contrast"))
     for col in ("mean", "estimate", "ci_low", "ci_high"):
         c.add(differences & has[col] & (f[col].abs() > width), col, lambda r, col=col: f"{col} {r[col]:g} is a "
@@ -190,17 +215,39 @@ def _check_studies(frame: pd.DataFrame, lines) -> list[Problem]:
     c.add(full & (f["sign"] == ""), "sign", "say whether the contrast's sign convention is 'stated' or 'inferred'")
     c.add(arm & ((f["comparator_arm"] != "") | (f["comparator_program"] != "")), "comparator_arm",
           "an arm row has no comparator (use level 'contrast')")  # fmt: skip
-    for col in _CONTRAST_NUMBERS:
-        c.add(arm & has[col], col, "an arm row holds n, mean and sd, not a between-group estimate")
-    n_arm = sum(has[col].astype(int) for col in _ARM_NUMBERS)
+    form = f["reported_as"].where(f["reported_as"] != "", "mean_sd")
+    c.add(contrast & (f["reported_as"] != ""), "reported_as",
+          "reported_as describes arm rows; a contrast row gives its estimate and CI")  # fmt: skip
+    needs = form.map(REPORTED_AS)
+    for col in _ARM_NUMBERS + _CONTRAST_NUMBERS:
+        extra = arm & has[col] & ~needs.map(lambda cols, col=col: col in cols)
+        if col in _CONTRAST_NUMBERS:
+            c.add(extra & (form == "mean_sd"), col, "an arm row holds n, mean and sd, not a between-group estimate")
+            extra = extra & (form != "mean_sd")
+        c.add(extra, col, lambda r, col=col: f"an arm row reported as {r['reported_as'] or 'mean_sd'} holds "
+              f"{list(REPORTED_AS[r['reported_as'] or 'mean_sd'])}: leave {col} empty or change reported_as")  # fmt: skip
+    with_ci = arm & (form == "mean_ci") & has["mean"] & has["ci_low"] & has["ci_high"]
+    c.add(with_ci & ~((f["ci_low"] < f["mean"]) & (f["mean"] < f["ci_high"])), "mean",
+          lambda r: f"mean {r['mean']:g} lies outside its CI [{r['ci_low']:g}, {r['ci_high']:g}]")  # fmt: skip
+    c.add(arm & (form == "mean_ci") & has["ci_low"] & c.has("ci_level").eq(False), "ci_level",
+          "a CI needs its level (e.g. 0.95)")  # fmt: skip
+    has_level = c.has("ci_level")
+    n_arm = pd.Series(
+        [
+            sum(bool(has[x].iloc[i]) if x in has else bool(has_level.iloc[i]) for x in cols)
+            for i, cols in enumerate(needs)
+        ],
+        index=f.index,
+    )
+    n_need = needs.map(len)
     present = pd.Series(np.where(contrast, n_con, n_arm), index=f.index)
-    have = present == 3
+    have = present == pd.Series(np.where(contrast, 3, n_need), index=f.index)
     c.add((present > 0) & f["higher_is_better"].isna(), "higher_is_better",
           "a row with outcome numbers needs the scale's direction (true/false)")  # fmt: skip
     status = f["status"]
     c.add((status == "verified") & ~have, "status", lambda r: "'verified' needs all of "
-          f"{list(_CONTRAST_NUMBERS if r['level'] == 'contrast' else _ARM_NUMBERS)}; mark the row 'partial' "
-          "and list what is missing")  # fmt: skip
+          f"{list(_CONTRAST_NUMBERS if r['level'] == 'contrast' else REPORTED_AS[r['reported_as'] or 'mean_sd'])}; "
+          "mark the row 'partial' and list what is missing")  # fmt: skip
     c.add((status == "partial") & (have | (present == 0)), "status",
           "'partial' means some but not all outcome numbers are present")  # fmt: skip
     c.add((status == "not public") & (present > 0), "status", "'not public' rows hold no outcome numbers")

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
 
+from ..stats.conversions import FIVENUM_METHODS
+
 __all__ = [
     "ANALYSES",
     "EXERCISE",
@@ -80,6 +82,12 @@ class AnalysisSpec:
         evidence the 2021 paper could have had; undated trials are left out).
     method, test, level : passed to :func:`analysis.pool`.
     smd_convention : passed to :func:`analysis.hedges_g`.
+    median_method : how an arm reported as a median with quartiles and/or range
+        becomes a mean and SD (:func:`analysis.mean_sd_from_fivenum`; metafor 5's
+        ``conv.fivenum`` names; skewed arms are not used).
+    ci_dist : how an arm reported as a mean with a CI gives its SD
+        (:func:`analysis.sd_from_ci`): "t" with n - 1 df (Cochrane Handbook
+        6.5.2.2) or "z".
     """
 
     name: str
@@ -102,6 +110,8 @@ class AnalysisSpec:
     test: str = "z"
     level: float = 0.95
     smd_convention: str = "metafor"
+    median_method: str = "luo/wan/shi"
+    ci_dist: str = "t"
     description: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -114,6 +124,11 @@ class AnalysisSpec:
             "multi_arm": (self.multi_arm, ("split", "reuse")),
             "evidence": (self.evidence, ("all", "paper_era")),
             "subgroup": (self.subgroup, ("program", None)),
+            "median_method": (
+                self.median_method,
+                tuple(k for k, v in FIVENUM_METHODS.items() if v["mean"] and v["sd"]),
+            ),
+            "ci_dist": (self.ci_dist, ("t", "z")),
         }
         for name, (value, allowed) in checks.items():
             if value not in allowed:
