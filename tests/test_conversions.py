@@ -247,3 +247,30 @@ def test_loader_checks_printed_forms(tmp_path, cells, message):
     _, path = _filled(tmp_path, {hip: cells})
     with pytest.raises(DataError, match=message.replace("[", r"\[").replace("]", r"\]")):
         load_studies(path)
+
+
+def test_prepost_correlation_from_trials_reporting_all_three_sds():
+    import pandas as pd
+
+    from analysis import get_spec
+    from analysis.manojlovic2021.contrasts import _correlation, prepost_correlations
+
+    base = dict(study_id="t1", study="T1", arm="A", level="arm", outcome="pain", instrument="VAS",
+                timepoint_value=6.0, timepoint_unit="weeks", timepoint_from="baseline", treatment_weeks=6.0)  # fmt: skip
+    rows = [
+        {**base, "value_type": "baseline", "sd": 2.0, "timepoint_value": 0.0},
+        {**base, "value_type": "post", "sd": 2.5},
+        {**base, "value_type": "change", "sd": 2.1},
+        {**base, "arm": "B", "value_type": "baseline", "sd": 1.8, "timepoint_value": 0.0},
+        {**base, "arm": "B", "value_type": "post", "sd": 2.2},  # no change SD: no r
+    ]
+    found = prepost_correlations(pd.DataFrame(rows))
+    assert list(found["arm"]) == ["A"]
+    assert found["r"].iloc[0] == pytest.approx(r_from_sds(2.0, 2.5, 2.1))
+    spec = get_spec("pain_hip_knee_vs_knee_only").with_options(prepost_r="trials")
+    r, how = _correlation(pd.DataFrame(rows), spec)
+    assert r == pytest.approx(found["r"].iloc[0]) and "mean of 1 arm(s)" in how
+    r, how = _correlation(pd.DataFrame(rows[:2]), spec)
+    assert r is None and "no trial reports" in how
+    with pytest.raises(ValueError, match="'trials'"):
+        spec.with_options(prepost_r="some")

@@ -19,7 +19,7 @@ from ..stats import conversions, effects
 from .load import REPORTED_AS
 from .specs import AnalysisSpec
 
-__all__ = ["COVERAGE_COLUMNS", "EFFECT_COLUMNS", "make_contrasts", "timepoint_weeks"]
+__all__ = ["COVERAGE_COLUMNS", "EFFECT_COLUMNS", "make_contrasts", "mean_sd", "prepost_correlations", "timepoint_weeks"]
 
 WEEKS_PER = {"days": 1 / 7, "weeks": 1.0, "months": 52 / 12}
 
@@ -100,8 +100,39 @@ def mean_sd(r: Record, spec: AnalysisSpec) -> tuple[tuple[float, float, str] | N
     return (float(res.mean), float(res.sd), f"{res.derivation[()]}, method {spec.median_method}"), None
 
 
-def _arm_values(rows: list[Record], arm: str, spec: AnalysisSpec, kind: str):
-    """(n, mean, sd, note) of an arm for value kind 'post' or 'change', or None with a reason."""
+def prepost_correlations(studies: pd.DataFrame, outcome: str | None = None) -> pd.DataFrame:
+    """Correlations between baseline and follow-up from arms that report all three SDs (baseline,
+    follow-up and change, at the same time point and instrument; Cochrane Handbook 6.5.2.8):
+    one row per such arm with ``sd_baseline, sd_followup, sd_change, r``."""
+    arms = studies[(studies["level"] == "arm") & studies["sd"].notna()]
+    if outcome is not None:
+        arms = arms[arms["outcome"] == outcome]
+    arms = arms.assign(weeks=timepoint_weeks(arms))
+    key = ["study_id", "study", "arm", "outcome", "instrument"]
+    base = arms[arms["value_type"] == "baseline"][key + ["sd"]].rename(columns={"sd": "sd_baseline"})
+    later = arms[arms["value_type"] != "baseline"]
+    post = later[later["value_type"] == "post"][key + ["weeks", "sd"]].rename(columns={"sd": "sd_followup"})
+    change = later[later["value_type"] == "change"][key + ["weeks", "sd"]].rename(columns={"sd": "sd_change"})
+    out = base.merge(post, on=key).merge(change, on=key + ["weeks"])
+    if out.empty:
+        return out.assign(r=pd.Series(dtype=float))
+    return out.assign(r=conversions.r_from_sds(out["sd_baseline"], out["sd_followup"], out["sd_change"]))
+
+
+def _correlation(studies: pd.DataFrame, spec: AnalysisSpec) -> tuple[float | None, str]:
+    """The pre-post r this analysis uses, and how it was chosen."""
+    if spec.prepost_r != "trials":
+        return float(spec.prepost_r), f"r = {spec.prepost_r:g}"
+    found = prepost_correlations(studies, spec.outcome)
+    if found.empty:
+        return None, "no trial reports baseline, follow-up and change SDs to estimate r from (prepost_r='trials')"
+    r = float(found["r"].mean())
+    return r, f"r = {r:.3g}, the mean of {len(found)} arm(s) reporting baseline, follow-up and change SDs"
+
+
+def _arm_values(rows: list[Record], arm: str, spec: AnalysisSpec, kind: str, prepost: tuple[float | None, str]):
+    """(n, mean, sd, note) of an arm for value kind 'post' or 'change', or None with a reason.
+    ``prepost``: the pre-post correlation and how it was chosen (:func:`_correlation`)."""
     mine = [r for r in rows if r["level"] == "arm" and r["arm"] == arm]
     direct = [r for r in mine if r["value_type"] == kind]
     if direct:
@@ -120,8 +151,10 @@ def _arm_values(rows: list[Record], arm: str, spec: AnalysisSpec, kind: str):
         if base and post:
             (bv, _), (pv, _) = mean_sd(base[0], spec), mean_sd(post[0], spec)
             if bv is not None and pv is not None:
-                sd = float(effects.change_sd(bv[1], pv[1], spec.prepost_r))
-                note = f"change computed from baseline and follow-up with r = {spec.prepost_r:g}"
+                if prepost[0] is None:
+                    return None, f"{arm}: {prepost[1]}"
+                sd = float(effects.change_sd(bv[1], pv[1], prepost[0]))
+                note = f"change computed from baseline and follow-up with {prepost[1]}"
                 note = "; ".join(x for x in (note, bv[2] and f"baseline {bv[2]}", pv[2] and f"follow-up {pv[2]}") if x)
                 return (float(post[0]["n"]), pv[0] - bv[0], sd, note), None
     return None, f"{arm}: no {kind} values reported"
@@ -191,6 +224,7 @@ def make_contrasts(studies: pd.DataFrame, spec: AnalysisSpec) -> tuple[pd.DataFr
     whose arm SDs are not public, the variance is rescaled assuming equal SDs,
     var x (m_e/n_e + m_c/n_c)/(1/n_e + 1/n_c) with the randomised n.
     """
+    prepost = _correlation(studies, spec)
     rows = studies[studies["outcome"] == spec.outcome].copy()
     rows["weeks"] = timepoint_weeks(rows)
     rows["treatment"] = rows["treatment_weeks"].astype(float)
@@ -239,7 +273,7 @@ def make_contrasts(studies: pd.DataFrame, spec: AnalysisSpec) -> tuple[pd.DataFr
             else:
                 t = _pick_time(outcome_rows, spec) if outcome_rows else float("nan")
             at = [r for r in outcome_rows if _same_time(r["weeks"], t)]
-            item, reason = _one_comparison(at, e_arm, c_arm, spec)
+            item, reason = _one_comparison(at, e_arm, c_arm, spec, prepost)
             if item is None:
                 coverage.append({**base, "comparison": label, "status": "missing", "reason": reason})
                 continue
@@ -263,13 +297,15 @@ def make_contrasts(studies: pd.DataFrame, spec: AnalysisSpec) -> tuple[pd.DataFr
     return effects_frame, pd.DataFrame(coverage, columns=COVERAGE_COLUMNS)
 
 
-def _one_comparison(at: list[Record], e_arm: str, c_arm: str, spec: AnalysisSpec) -> tuple[dict | None, str | None]:
+def _one_comparison(
+    at: list[Record], e_arm: str, c_arm: str, spec: AnalysisSpec, prepost
+) -> tuple[dict | None, str | None]:
     """Inputs of one comparison at one time point, from arm values or a contrast."""
     reasons = []
     kinds = {"post": ["post"], "change": ["change"], "any": ["post", "change"]}[spec.values]
     for kind in kinds:
-        ev, why_e = _arm_values(at, e_arm, spec, kind)
-        cv, why_c = _arm_values(at, c_arm, spec, kind)
+        ev, why_e = _arm_values(at, e_arm, spec, kind, prepost)
+        cv, why_c = _arm_values(at, c_arm, spec, kind, prepost)
         if ev and cv:
             ref = next(r for r in at if r["level"] == "arm" and r["arm"] == e_arm)
             scale, why = _rescale(ref, spec)

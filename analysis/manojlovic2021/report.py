@@ -273,7 +273,7 @@ def build_report(
         add(
             f"- `{s.name}`: {s.outcome}, {s.measure}{' on ' + str(s.common_scale) if s.common_scale else ''}"
             f"{', ' + '/'.join(s.instruments) if s.instruments else ''}; {e} vs {PROGRAM_LABELS[s.comparator]}; "
-            f"time point {s.timepoint}; values {s.values}; r = {s.prepost_r:g}; multi-arm {s.multi_arm}; "
+            f"time point {s.timepoint}; values {s.values}; r = {s.prepost_r if isinstance(s.prepost_r, str) else format(s.prepost_r, 'g')}; multi-arm {s.multi_arm}; "
             f"{s.method}, test {s.test}; evidence {s.evidence}."
         )
     return "\n".join(out) + "\n"

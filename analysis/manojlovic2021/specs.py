@@ -72,7 +72,10 @@ class AnalysisSpec:
         exists), or "any" (post where available, else change; Cochrane
         Handbook 10.5.2 allows mixing them for MD only).
     prepost_r : correlation between baseline and follow-up used to compute a
-        change-score SD (Cochrane Handbook 6.5.2.8).
+        change-score SD (Cochrane Handbook 6.5.2.8): a number, or "trials" for
+        the mean r of the arms that report baseline, follow-up and change SDs
+        (:func:`analysis.manojlovic2021.contrasts.prepost_correlations`); the
+        effect notes say which r was used.
     multi_arm : "split" (Cochrane Handbook 23.3.4: a comparator arm shared by
         m comparisons in one analysis counts n/m patients in each) or "reuse"
         (each comparison uses the full arm; patients counted twice).
@@ -102,7 +105,7 @@ class AnalysisSpec:
     timepoint: str = "end_of_treatment"
     timepoint_scope: str = "comparison"
     values: str = "any"
-    prepost_r: float = 0.5
+    prepost_r: float | str = 0.5
     multi_arm: str = "split"
     include_inferred_sign: bool = True
     evidence: str = "all"
@@ -137,8 +140,8 @@ class AnalysisSpec:
             raise ValueError(
                 "SMD cannot mix post values and change scores (Cochrane Handbook 10.5.2): choose values='post' or 'change'"
             )
-        if not -1 <= self.prepost_r <= 1:
-            raise ValueError("prepost_r must be in [-1, 1]")
+        if self.prepost_r != "trials" and not (isinstance(self.prepost_r, (int, float)) and -1 <= self.prepost_r <= 1):
+            raise ValueError(f"prepost_r must be a number in [-1, 1] or 'trials'; got {self.prepost_r!r}")
 
     def with_options(self, **changes) -> AnalysisSpec:
         """A copy with some decisions changed (the name records that it is a variant)."""
