@@ -32,6 +32,7 @@ from .manojlovic2021 import (
     run_analysis,
     run_network,
     sensitivity,
+    spec_multiverse,
 )
 from .manojlovic2021.figures import coverage_chart, reviews_forest
 from .plotting import (
@@ -47,12 +48,14 @@ from .plotting import (
     leave_one_out_plot,
     network_forest,
     network_graph,
+    specification_curve,
 )
 from .stats import (
     FIVENUM_METHODS,
     TAU2_METHODS,
     MeanSD,
     MetaRegression,
+    MultiverseResult,
     NetworkResult,
     PoolBatch,
     PoolResult,
@@ -74,6 +77,7 @@ from .stats import (
     mean_difference,
     mean_sd_from_fivenum,
     meta_regression,
+    multiverse,
     network_meta_analysis,
     permutation_test,
     pool,
@@ -105,6 +109,7 @@ __all__ = [
     "DataError",
     "MeanSD",
     "MetaRegression",
+    "MultiverseResult",
     "MissingDataWarning",
     "NetworkResult",
     "NetworkSpec",
@@ -144,6 +149,7 @@ __all__ = [
     "mean_difference",
     "mean_sd_from_fivenum",
     "meta_regression",
+    "multiverse",
     "missing_values",
     "network_contrasts",
     "network_data",
@@ -165,6 +171,8 @@ __all__ = [
     "sensitivity",
     "smcc",
     "smcr",
+    "spec_multiverse",
+    "specification_curve",
     "subgroup_analysis",
     "tau2_confint",
     "trim_and_fill",

@@ -268,9 +268,9 @@ def test_prepost_correlation_from_trials_reporting_all_three_sds():
     assert list(found["arm"]) == ["A"]
     assert found["r"].iloc[0] == pytest.approx(r_from_sds(2.0, 2.5, 2.1))
     spec = get_spec("pain_hip_knee_vs_knee_only").with_options(prepost_r="trials")
-    r, how = _correlation(pd.DataFrame(rows), spec)
+    r, how = _correlation(found, spec)
     assert r == pytest.approx(found["r"].iloc[0]) and "mean of 1 arm(s)" in how
-    r, how = _correlation(pd.DataFrame(rows[:2]), spec)
+    r, how = _correlation(prepost_correlations(pd.DataFrame(rows[:2])), spec)
     assert r is None and "no trial reports" in how
     with pytest.raises(ValueError, match="'trials'"):
         spec.with_options(prepost_r="some")

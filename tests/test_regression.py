@@ -178,7 +178,12 @@ def test_every_result_speaks_the_protocol():
         analysis.influence(y, v),
         analysis.leave_one_out(y, v),
         analysis.network_meta_analysis(analysis.datasets.franchini2012(), method="EE"),
+        analysis.mean_sd_from_fivenum(30, median=5.0, q1=4.0, q3=7.0),
+        analysis.multiverse([({"all": "yes"}, y, v)]),
     ]
+    from analysis.audit import audit_forest_plots
+
+    results.append(audit_forest_plots(Path(__file__).parent / "reference" / "audit_forest_reference.csv"))
     for res in results:
         assert isinstance(res.to_frame(), pd.DataFrame)
         assert isinstance(res.summary(), str) and res.summary()

@@ -33,10 +33,15 @@ def test_reproduce_end_to_end(tmp_path):
         "reviews_smd.png",
         "forest_paper_function_akps.png",
         "forest_paper_function_akps.svg",
+        "multiverse_paper_function_akps.png",
     } <= figures
+    summary = pd.read_csv(out / "tables" / "multiverse.csv")
+    assert set(summary["analysis"]) == {s.name for s in analysis.ANALYSES}
+    assert (summary["specifications"] > 0).any()
     report = (out / "report.md").read_text()
     assert "MD -1.71 [-3.11, -0.30], I² 96%" in report and "SMD 1.28 [0.45, 2.12], I² 84%" in report
     assert "Missing numbers and where they are" in report and "Table 3 of the full text" in report
+    assert "## The multiverse of unstated methods" in report and "Held for" in report
     results = pd.read_csv(out / "tables" / "results.csv")
     row = results[(results["analysis"] == "function_hip_only_vs_knee_only") & (results["group"] == "overall")].iloc[0]
     assert abs(row["estimate"] - -0.351731374606506) < 1e-8  # metafor, project_reference.R
@@ -68,7 +73,7 @@ def test_notebooks_are_stored_without_outputs():
     import nbformat
 
     notebooks = sorted(Path(__file__).resolve().parent.parent.joinpath("notebooks").glob("*.ipynb"))
-    assert [p.name[:2] for p in notebooks] == ["01", "02", "03", "04", "05", "06"]
+    assert [p.name[:2] for p in notebooks] == ["01", "02", "03", "04", "05", "06", "07"]
     for path in notebooks:
         nb = nbformat.read(path, as_version=4)
         for cell in nb.cells:

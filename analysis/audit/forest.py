@@ -126,20 +126,6 @@ def read_forest_plots(path: Path | str) -> tuple[pd.DataFrame, pd.DataFrame]:
     return frame, text
 
 
-@dataclass(frozen=True)
-class Figure:
-    """One figure's recomputation: study effects, pooled results and weights."""
-
-    name: str
-    measure: str
-    model: str
-    rows: pd.DataFrame  # the figure's rows of the file (typed), with "row" = 1-based data row
-    text: pd.DataFrame
-    yi: np.ndarray
-    vi: np.ndarray
-    groups: np.ndarray
-
-
 def study_effects(rows: pd.DataFrame, measure: str) -> tuple[np.ndarray, np.ndarray]:
     """yi and vi of study rows as RevMan 5 computes them (generic IV where no arm data)."""
     yi, vi = np.full(len(rows), np.nan), np.full(len(rows), np.nan)
@@ -230,7 +216,7 @@ def verdict(printed: Printed, value: float) -> str:
     return "rounding" if diff <= unit + tol else "discrepant"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class AuditResult(Result):
     """The audit of one transcription file: ``table`` (:data:`AUDIT_COLUMNS`) and, per figure,
     the printed and recomputed intervals (``intervals``) for the side-by-side figure."""

@@ -8,6 +8,7 @@ imports it.
 """
 
 from .load import DataError, MissingDataWarning, Problem, load_reviews, load_studies, missing_values
+from .multiverse import sensitivity, spec_multiverse
 from .pipeline import (
     AnalysisResult,
     coverage_matrix,
@@ -15,7 +16,6 @@ from .pipeline import (
     network_data,
     run_analysis,
     run_network,
-    sensitivity,
 )
 from .specs import ANALYSES, NETWORKS, PROGRAM_LABELS, AnalysisSpec, NetworkSpec, get_spec
 
@@ -39,4 +39,5 @@ __all__ = [
     "run_analysis",
     "run_network",
     "sensitivity",
+    "spec_multiverse",
 ]

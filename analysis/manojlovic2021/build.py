@@ -23,10 +23,19 @@ def write_all(writer: Writer, studies, reviews, studies_path: Path, reviews_path
     import scipy
 
     from .. import __version__
-    from ..plotting import forest_plot, forest_rows, influence_plot, league_plot, network_forest, network_graph
+    from ..plotting import (
+        forest_plot,
+        forest_rows,
+        influence_plot,
+        league_plot,
+        network_forest,
+        network_graph,
+        specification_curve,
+    )
     from ..stats import influence, leave_one_out
     from .figures import coverage_chart, reviews_forest
     from .load import missing_values
+    from .multiverse import held, multiverse_summary, spec_multiverse
     from .pipeline import coverage_matrix, network_data, run_analysis, run_network
     from .report import build_report, results_table
     from .specs import ANALYSES, NETWORKS, PROGRAM_LABELS
@@ -68,6 +77,22 @@ def write_all(writer: Writer, studies, reviews, studies_path: Path, reviews_path
         save_figure(network_graph(net, names=names, title=spec.title).figure, f"{spec.name}_graph")
         save_figure(network_forest(net, names=names, title=spec.title).figure, f"{spec.name}_forest")
         save_figure(league_plot(net, names=names).figure, f"{spec.name}_league")
+    multiverses = []
+    for spec in ANALYSES:
+        fixed = held(spec, studies)
+        for target, mv in spec_multiverse(spec, studies, reviews).items():
+            multiverses.append((spec, target, mv, fixed))
+            if len(mv.table):
+                slug = (
+                    spec.name
+                    if target == "overall"
+                    else f"{spec.name}_{target.replace('&', '_').replace('-', '_').lower()}"
+                )
+                save_table(mv.to_frame(), f"multiverse_{slug}")
+                title = f"{spec.title}{'' if target == 'overall' else f' — {target}'}: {len(mv.table)} specifications"
+                save_figure(specification_curve(mv, title=title, measure=spec.measure).figure, f"multiverse_{slug}")
+    summary = multiverse_summary(multiverses)
+    save_table(summary, "multiverse")
     matrix = coverage_matrix(results)
     save_table(matrix.reset_index(), "coverage_matrix")
     save_figure(coverage_chart(matrix).figure, "coverage")
@@ -95,7 +120,12 @@ def write_all(writer: Writer, studies, reviews, studies_path: Path, reviews_path
         "networks": [spec.__dict__ for spec, _, _ in networks],
     }
     report = build_report(
-        studies, reviews, results, provenance={**manifest, "command": "python -m analysis reproduce"}, networks=networks
+        studies,
+        reviews,
+        results,
+        provenance={**manifest, "command": "python -m analysis reproduce"},
+        networks=networks,
+        multiverse=summary,
     )
     writer.text(report, "report.md")
     return manifest

@@ -19,7 +19,15 @@ from ..stats import conversions, effects
 from .load import REPORTED_AS
 from .specs import AnalysisSpec
 
-__all__ = ["COVERAGE_COLUMNS", "EFFECT_COLUMNS", "make_contrasts", "mean_sd", "prepost_correlations", "timepoint_weeks"]
+__all__ = [
+    "COVERAGE_COLUMNS",
+    "EFFECT_COLUMNS",
+    "make_contrasts",
+    "mean_sd",
+    "prepare",
+    "prepost_correlations",
+    "timepoint_weeks",
+]
 
 WEEKS_PER = {"days": 1 / 7, "weeks": 1.0, "months": 52 / 12}
 
@@ -119,11 +127,10 @@ def prepost_correlations(studies: pd.DataFrame, outcome: str | None = None) -> p
     return out.assign(r=conversions.r_from_sds(out["sd_baseline"], out["sd_followup"], out["sd_change"]))
 
 
-def _correlation(studies: pd.DataFrame, spec: AnalysisSpec) -> tuple[float | None, str]:
-    """The pre-post r this analysis uses, and how it was chosen."""
+def _correlation(found: pd.DataFrame, spec: AnalysisSpec) -> tuple[float | None, str]:
+    """The pre-post r this analysis uses, and how it was chosen (``found``: :func:`prepost_correlations`)."""
     if spec.prepost_r != "trials":
         return float(spec.prepost_r), f"r = {spec.prepost_r:g}"
-    found = prepost_correlations(studies, spec.outcome)
     if found.empty:
         return None, "no trial reports baseline, follow-up and change SDs to estimate r from (prepost_r='trials')"
     r = float(found["r"].mean())
@@ -186,22 +193,47 @@ def _rescale(row: Record, spec: AnalysisSpec) -> tuple[float | None, str | None]
 def _records(frame: pd.DataFrame) -> list[Record]:
     """``frame.to_dict("records")`` (Python values; a missing nullable integer or boolean is None),
     built column by column: many times faster."""
-    columns = [
-        frame[c].astype(object).where(frame[c].notna(), None).tolist()
-        if isinstance(frame[c].dtype, pd.api.extensions.ExtensionDtype) and frame[c].dtype.kind in "biu"
-        else frame[c].to_numpy(dtype=object).tolist()
-        for c in frame.columns
-    ]
-    return [dict(zip(frame.columns, values)) for values in zip(*columns)]
+    columns = []
+    for _, col in frame.items():
+        nullable = isinstance(col.dtype, pd.api.extensions.ExtensionDtype) and col.dtype.kind in "biu"
+        columns.append(col.to_numpy(dtype=object, na_value=None) if nullable else col.to_numpy(dtype=object))
+    names = list(frame.columns)
+    return [dict(zip(names, values)) for values in zip(*(c.tolist() for c in columns))]
 
 
-def make_contrasts(studies: pd.DataFrame, spec: AnalysisSpec) -> tuple[pd.DataFrame, pd.DataFrame]:
+class Prepared:
+    """One outcome's rows of a studies frame as records per trial, each trial's first row, and the
+    pre-post correlations: what :func:`make_contrasts` reads, built once for many specs (the multiverse)."""
+
+    def __init__(self, studies: pd.DataFrame, outcome: str):
+        studies = studies.copy(deep=False)
+        studies.attrs = {}  # pandas deep-copies attrs on every operation: a cost, and nothing here needs them
+        rows = studies[studies["outcome"] == outcome].copy()
+        rows["weeks"] = timepoint_weeks(rows)
+        rows["treatment"] = rows["treatment_weeks"].astype(float)
+        self.outcome = outcome
+        self.by_study: dict[str, list[Record]] = {}
+        for r in _records(rows):
+            self.by_study.setdefault(r["study_id"], []).append(r)
+        self.firsts = _records(studies.drop_duplicates("study_id"))
+        self.correlations = prepost_correlations(studies, outcome)
+
+
+def prepare(studies: pd.DataFrame, outcome: str) -> Prepared:
+    """:class:`Prepared` rows of ``outcome`` for :func:`make_contrasts`."""
+    return Prepared(studies, outcome)
+
+
+def make_contrasts(
+    studies: pd.DataFrame, spec: AnalysisSpec, *, prepared: Prepared | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Effect sizes for ``spec`` and the coverage of every trial.
 
     Parameters
     ----------
     studies : DataFrame from :func:`analysis.load_studies` (not modified).
     spec : the analysis.
+    prepared : :func:`prepare` (studies, spec.outcome), to reuse across many specs.
 
     Returns
     -------
@@ -224,19 +256,20 @@ def make_contrasts(studies: pd.DataFrame, spec: AnalysisSpec) -> tuple[pd.DataFr
     whose arm SDs are not public, the variance is rescaled assuming equal SDs,
     var x (m_e/n_e + m_c/n_c)/(1/n_e + 1/n_c) with the randomised n.
     """
-    prepost = _correlation(studies, spec)
-    rows = studies[studies["outcome"] == spec.outcome].copy()
-    rows["weeks"] = timepoint_weeks(rows)
-    rows["treatment"] = rows["treatment_weeks"].astype(float)
-    by_study: dict[str, list[Record]] = {}
-    for r in _records(rows):
-        by_study.setdefault(r["study_id"], []).append(r)
+    if prepared is None or prepared.outcome != spec.outcome:
+        prepared = prepare(studies, spec.outcome)
+    prepost = _correlation(prepared.correlations, spec)
+    by_study = prepared.by_study
     found, coverage = [], []
-    for first in _records(studies.drop_duplicates("study_id")):
+    for first in prepared.firsts:
         study_id = first["study_id"]
         base = {"analysis": spec.name, "study_id": study_id, "study": first["study"], "year": first["year"]}
         if spec.evidence == "paper_era" and (pd.isna(first["year"]) or first["year"] > 2020):
             reason = "published after 2020 or undated (evidence='paper_era')"
+            coverage.append({**base, "comparison": "", "status": "not in scope", "reason": reason})
+            continue
+        if first["design"] not in spec.designs:
+            reason = f"{first['design']} design (designs={list(spec.designs)})"
             coverage.append({**base, "comparison": "", "status": "not in scope", "reason": reason})
             continue
         mine = by_study.get(study_id, [])

@@ -1,9 +1,9 @@
-"""Run a declared analysis: effect sizes, pooling and subgroups in one call; the network inputs; sensitivity."""
+"""Run a declared analysis: effect sizes, pooling and subgroups in one call; the network inputs.
+(Reruns over options, ``sensitivity`` and the multiverse, live in :mod:`analysis.manojlovic2021.multiverse`.)"""
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,7 +26,6 @@ __all__ = [
     "network_data",
     "run_analysis",
     "run_network",
-    "sensitivity",
 ]
 
 
@@ -142,32 +141,6 @@ def coverage_matrix(results: list[AnalysisResult]) -> pd.DataFrame:
     matrix = best.unstack("analysis")
     studies = list(dict.fromkeys(cov["study"]))
     return matrix.reindex(index=studies, columns=[r.spec.name for r in results])
-
-
-def sensitivity(spec: AnalysisSpec, studies: pd.DataFrame, **options: Sequence) -> pd.DataFrame:
-    """Rerun ``spec`` over every combination of the given options.
-
-    Example: ``sensitivity(spec, studies, method=["DL", "REML"], timepoint=["end_of_treatment", "latest"])``.
-    Returns one row per combination: the options, k, and the overall pooled
-    estimate, CI, tau² and I² (NaN where no comparison is usable).
-    """
-    names = list(options)
-    rows = []
-    for combo in itertools.product(*(options[n] for n in names)):
-        res = run_analysis(spec.with_options(**dict(zip(names, combo))), studies)
-        o = res.overall
-        rows.append(
-            {
-                **dict(zip(names, combo)),
-                "k": res.k,
-                "estimate": o.estimate if o else np.nan,
-                "ci_low": o.ci_low if o else np.nan,
-                "ci_high": o.ci_high if o else np.nan,
-                "tau2": o.tau2 if o else np.nan,
-                "i2": o.i2 if o else np.nan,
-            }
-        )
-    return pd.DataFrame(rows)
 
 
 NETWORK_COLUMNS = [

@@ -88,7 +88,13 @@ def _find(results: list[AnalysisResult], name: str) -> AnalysisResult | None:
 
 
 def build_report(
-    studies: pd.DataFrame, reviews: pd.DataFrame, results: list[AnalysisResult], *, provenance: dict, networks=()
+    studies: pd.DataFrame,
+    reviews: pd.DataFrame,
+    results: list[AnalysisResult],
+    *,
+    provenance: dict,
+    networks=(),
+    multiverse: pd.DataFrame | None = None,
 ) -> str:
     """Markdown report: coverage, the paper's claims beside ours, other reviews,
     why the numbers differ, every result, and every missing number with its place."""
@@ -181,6 +187,9 @@ def build_report(
                 f"CI {_ci(e.yi, e.ci_low, e.ci_high)} ({e.notes})."
             )
         add("")
+
+    if multiverse is not None:
+        _multiverse_section(add, multiverse)
 
     add("## Other published meta-analyses\n")
     rev = reviews.assign(
@@ -277,3 +286,34 @@ def build_report(
             f"{s.method}, test {s.test}; evidence {s.evidence}."
         )
     return "\n".join(out) + "\n"
+
+
+def _multiverse_section(add, summary: pd.DataFrame) -> None:
+    """The multiverse of the decisions the paper does not state (tables/multiverse.csv)."""
+    add("## The multiverse of unstated methods\n")
+    add(
+        "The paper states neither its tau² estimator nor its test, time points, post values or change scores (and "
+        "the pre-post r), how a multi-arm trial shares its control, nor exactly which trials it included. Every "
+        "combination was run (DL/REML/PM x z/Hartung-Knapp x time point x values x r x multi-arm rule x evidence x "
+        "design x inferred signs; decisions that cannot change the numbers on these data are held, and said so).\n"
+    )
+    live = summary[summary["specifications"] > 0]
+    if live.empty:
+        add("No analysis has two or more usable comparisons under any specification yet.\n")
+    else:
+        rows = []
+        for r in live.itertuples(index=False):
+            agree = "" if r.paper == "" else f"; {100 * r.share_agreeing:.0f}% agree with the paper's {r.paper}"
+            rows.append(
+                dict(
+                    analysis=r.analysis + ("" if r.target == "overall" else f" — {r.target}"),
+                    specifications=r.specifications,
+                    estimates=f"{r.estimate_min:.2f} to {r.estimate_max:.2f} (median {r.estimate_median:.2f})",
+                    significant=f"{100 * r.share_significant:.0f}%{agree}",
+                )
+            )
+        add(_md_table(pd.DataFrame(rows)) + "\n")
+    held = summary[summary["held"] != ""].groupby("held", sort=False)["analysis"].unique()
+    for text, names in held.items():
+        add(f"Held for {', '.join(f'`{n}`' for n in names)}: {text}.\n")
+    add("Every specification is in `tables/multiverse_<analysis>.csv`, drawn in `figures/multiverse_<analysis>.png`.\n")

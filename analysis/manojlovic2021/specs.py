@@ -83,6 +83,7 @@ class AnalysisSpec:
         not state but the quote implies (recorded as ``sign == "inferred"``).
     evidence : "all", or "paper_era" (trials published up to 2020, the
         evidence the 2021 paper could have had; undated trials are left out).
+    designs : trial designs included: ("RCT", "quasi-randomised") or ("RCT",).
     method, test, level : passed to :func:`analysis.pool`.
     smd_convention : passed to :func:`analysis.hedges_g`.
     median_method : how an arm reported as a median with quartiles and/or range
@@ -109,6 +110,7 @@ class AnalysisSpec:
     multi_arm: str = "split"
     include_inferred_sign: bool = True
     evidence: str = "all"
+    designs: tuple[str, ...] = ("RCT", "quasi-randomised")
     method: str = "REML"
     test: str = "z"
     level: float = 0.95
@@ -136,6 +138,10 @@ class AnalysisSpec:
         for name, (value, allowed) in checks.items():
             if value not in allowed:
                 raise ValueError(f"AnalysisSpec.{name} must be one of {allowed}; got {value!r}")
+        if not self.designs or set(self.designs) - {"RCT", "quasi-randomised"}:
+            raise ValueError(
+                f"AnalysisSpec.designs must be a non-empty subset of ('RCT', 'quasi-randomised'); got {self.designs!r}"
+            )
         if self.measure == "SMD" and self.values == "any":
             raise ValueError(
                 "SMD cannot mix post values and change scores (Cochrane Handbook 10.5.2): choose values='post' or 'change'"

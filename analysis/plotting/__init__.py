@@ -9,6 +9,7 @@ from .diagnostics import baujat_plot, cumulative_plot, gosh_plot, influence_plot
 from .forest import forest_plot, interval_plot
 from .funnel import funnel_plot
 from .layout import ROW_KINDS, ForestData, forest_data, forest_rows
+from .multiverse import specification_curve
 from .network import league_plot, network_forest, network_graph
 
 __all__ = [
@@ -28,4 +29,5 @@ __all__ = [
     "leave_one_out_plot",
     "network_forest",
     "network_graph",
+    "specification_curve",
 ]

@@ -41,6 +41,7 @@ from .effects import (
 )
 from .engine import ROOT_RULES, TAU2_METHODS
 from .inference import TESTS
+from .multiverse import MultiverseResult, multiverse
 from .network import NMA_METHODS, NetworkResult, network_meta_analysis
 from .pooling import PoolBatch, PoolResult, Tau2Interval, pool, tau2_confint
 from .regression import MetaRegression, meta_regression
@@ -59,6 +60,7 @@ __all__ = [
     "EggerResult",
     "MeanSD",
     "MetaRegression",
+    "MultiverseResult",
     "NetworkResult",
     "PermutationResult",
     "PoolBatch",
@@ -86,6 +88,7 @@ __all__ = [
     "mean_difference",
     "mean_sd_from_fivenum",
     "meta_regression",
+    "multiverse",
     "network_meta_analysis",
     "permutation_test",
     "pool",

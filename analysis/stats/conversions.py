@@ -83,7 +83,7 @@ def _positive(name: str, a: np.ndarray) -> np.ndarray:
     return a
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class MeanSD(Result):
     """Means and SDs estimated from medians with ranges or quartiles (:func:`mean_sd_from_fivenum`).
 
