@@ -171,6 +171,8 @@ def _plain_floats(texts: np.ndarray, joined: str | None) -> np.ndarray | None:
     if joined is None:
         return None
     cells = joined[joined.index("\x00", 1) :]  # without the header cell
+    if not cells.strip("\x00"):  # an empty column
+        return np.full(len(texts), np.nan)
     if not cells.isascii() or "_" in cells:
         return None
     try:

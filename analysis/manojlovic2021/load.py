@@ -218,9 +218,8 @@ def _check_studies(frame: pd.DataFrame, lines) -> list[Problem]:
     form = f["reported_as"].where(f["reported_as"] != "", "mean_sd")
     c.add(contrast & (f["reported_as"] != ""), "reported_as",
           "reported_as describes arm rows; a contrast row gives its estimate and CI")  # fmt: skip
-    needs = form.map(REPORTED_AS)
     for col in _ARM_NUMBERS + _CONTRAST_NUMBERS:
-        extra = arm & has[col] & ~needs.map(lambda cols, col=col: col in cols)
+        extra = arm & has[col] & ~form.isin([k for k, cols in REPORTED_AS.items() if col in cols])
         if col in _CONTRAST_NUMBERS:
             c.add(extra & (form == "mean_sd"), col, "an arm row holds n, mean and sd, not a between-group estimate")
             extra = extra & (form != "mean_sd")
@@ -231,15 +230,12 @@ def _check_studies(frame: pd.DataFrame, lines) -> list[Problem]:
           lambda r: f"mean {r['mean']:g} lies outside its CI [{r['ci_low']:g}, {r['ci_high']:g}]")  # fmt: skip
     c.add(arm & (form == "mean_ci") & has["ci_low"] & c.has("ci_level").eq(False), "ci_level",
           "a CI needs its level (e.g. 0.95)")  # fmt: skip
-    has_level = c.has("ci_level")
-    n_arm = pd.Series(
-        [
-            sum(bool(has[x].iloc[i]) if x in has else bool(has_level.iloc[i]) for x in cols)
-            for i, cols in enumerate(needs)
-        ],
-        index=f.index,
-    )
-    n_need = needs.map(len)
+    has["ci_level"] = c.has("ci_level")
+    n_arm, n_need = pd.Series(0, index=f.index), pd.Series(0, index=f.index)
+    for kind, cols in REPORTED_AS.items():
+        rows = form == kind
+        n_arm = n_arm.where(~rows, sum(has[x].astype(int) for x in cols))
+        n_need = n_need.where(~rows, len(cols))
     present = pd.Series(np.where(contrast, n_con, n_arm), index=f.index)
     have = present == pd.Series(np.where(contrast, 3, n_need), index=f.index)
     c.add((present > 0) & f["higher_is_better"].isna(), "higher_is_better",
