@@ -11,6 +11,9 @@ as reported.
 
 from __future__ import annotations
 
+import math
+from dataclasses import fields
+
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -77,7 +80,11 @@ def _pick_time(rows: list[Record], spec: AnalysisSpec) -> float:
 
 
 def _same_time(week: float, t: float) -> bool:
-    return bool(np.isnan(week)) if np.isnan(t) else bool(np.isclose(week, t))
+    """Equal time points (numpy's isclose tolerances, rtol 1e-5 and atol 1e-8, on plain floats); NaN equals NaN."""
+    week, t = float(week), float(t)
+    if math.isnan(t) or math.isnan(week):
+        return math.isnan(t) and math.isnan(week)
+    return abs(week - t) <= 1e-8 + 1e-5 * abs(t)
 
 
 def mean_sd(r: Record, spec: AnalysisSpec) -> tuple[tuple[float, float, str] | None, str | None]:
@@ -217,6 +224,7 @@ class Prepared:
             self.by_study.setdefault(r["study_id"], []).append(r)
         self.firsts = _records(studies.drop_duplicates("study_id"))
         self.correlations = prepost_correlations(studies, outcome)
+        self.memo: dict[tuple, tuple[list, list]] = {}  # a trial's comparisons per spec (see _trial_key)
 
 
 def prepare(studies: pd.DataFrame, outcome: str) -> Prepared:
@@ -261,6 +269,7 @@ def make_contrasts(
     prepost = _correlation(prepared.correlations, spec)
     by_study = prepared.by_study
     found, coverage = [], []
+    spec_key = (_trial_key(spec), prepost)
     for first in prepared.firsts:
         study_id = first["study_id"]
         base = {"analysis": spec.name, "study_id": study_id, "study": first["study"], "year": first["year"]}
@@ -272,62 +281,80 @@ def make_contrasts(
             reason = f"{first['design']} design (designs={list(spec.designs)})"
             coverage.append({**base, "comparison": "", "status": "not in scope", "reason": reason})
             continue
-        mine = by_study.get(study_id, [])
-        instrument = _pick_instrument(mine, spec)
-        if instrument is None:
-            why = "outcome not measured" if not mine else f"no {'/'.join(spec.instruments or ())} data"
-            coverage.append({**base, "comparison": "", "status": "not in scope", "reason": why})
-            continue
-        mine = [r for r in mine if r["instrument"] == instrument]
-        arms = list(
-            dict.fromkeys(
-                [(r["arm"], r["program"]) for r in mine]
-                + [(r["comparator_arm"], r["comparator_program"]) for r in mine if r["level"] == "contrast"]
-            )
-        )
-        e_arms = [a for a in arms if a[1] in spec.experimental]
-        c_arms = [a for a in arms if a[1] == spec.comparator]
-        pairs = [(e, c) for e in e_arms for c in c_arms if e[0] != c[0]]
-        trial_time = _pick_time(mine, spec) if spec.timepoint_scope == "trial" and mine else None
-        if not pairs:
-            reason = f"no {'/'.join(spec.experimental)} arm with a {spec.comparator} arm"
-            coverage.append({**base, "comparison": "", "status": "not in scope", "reason": reason})
-            continue
-        for (e_arm, e_prog), (c_arm, c_prog) in pairs:
-            label = f"{e_arm} vs {c_arm}"
-            outcome_rows = [
-                r
-                for r in mine
-                if (r["level"] == "arm" and r["arm"] in (e_arm, c_arm) and r["program"] in (e_prog, c_prog))
-                or (r["level"] == "contrast" and ((r["arm"], r["comparator_arm"]) in ((e_arm, c_arm), (c_arm, e_arm))))
-            ]
-            if trial_time is not None:
-                t = trial_time
-            else:
-                t = _pick_time(outcome_rows, spec) if outcome_rows else float("nan")
-            at = [r for r in outcome_rows if _same_time(r["weeks"], t)]
-            item, reason = _one_comparison(at, e_arm, c_arm, spec, prepost)
-            if item is None:
-                coverage.append({**base, "comparison": label, "status": "missing", "reason": reason})
-                continue
-            item.update(
-                study_id=study_id,
-                study=first["study"],
-                year=first["year"],
-                design=first["design"],
-                comparison=label,
-                experimental_arm=e_arm,
-                experimental_program=e_prog,
-                comparator_arm=c_arm,
-                comparator_program=c_prog,
-                outcome=spec.outcome,
-                instrument=instrument,
-                timepoint_weeks=t,
-            )
-            found.append(item)
-            coverage.append({**base, "comparison": label, "status": "used", "reason": item["notes"]})
+        key = (study_id, spec_key)
+        if key not in prepared.memo:
+            prepared.memo[key] = _trial(first, by_study.get(study_id, []), spec, prepost, base)
+        items, rows = prepared.memo[key]
+        found += items
+        coverage += rows
     effects_frame = _finish(found, spec)
     return effects_frame, pd.DataFrame(coverage, columns=COVERAGE_COLUMNS)
+
+
+#: Spec fields that act after each trial's comparisons are found (filters and pooling): the
+#: comparisons of a trial are computed once for every spec that differs only in these.
+_AFTER_TRIAL = {"evidence", "designs", "multi_arm", "method", "test", "level", "smd_convention", "description"}
+
+
+def _trial_key(spec: AnalysisSpec) -> tuple:
+    return tuple((f.name, getattr(spec, f.name)) for f in fields(spec) if f.name not in _AFTER_TRIAL)
+
+
+def _trial(first: Record, mine: list[Record], spec: AnalysisSpec, prepost, base: dict) -> tuple[list, list]:
+    """One trial's comparisons for ``spec`` (items for :func:`_finish`) and its coverage rows."""
+    found, coverage = [], []
+    instrument = _pick_instrument(mine, spec)
+    if instrument is None:
+        why = "outcome not measured" if not mine else f"no {'/'.join(spec.instruments or ())} data"
+        return [], [{**base, "comparison": "", "status": "not in scope", "reason": why}]
+    mine = [r for r in mine if r["instrument"] == instrument]
+    arms = list(
+        dict.fromkeys(
+            [(r["arm"], r["program"]) for r in mine]
+            + [(r["comparator_arm"], r["comparator_program"]) for r in mine if r["level"] == "contrast"]
+        )
+    )
+    e_arms = [a for a in arms if a[1] in spec.experimental]
+    c_arms = [a for a in arms if a[1] == spec.comparator]
+    pairs = [(e, c) for e in e_arms for c in c_arms if e[0] != c[0]]
+    trial_time = _pick_time(mine, spec) if spec.timepoint_scope == "trial" and mine else None
+    if not pairs:
+        reason = f"no {'/'.join(spec.experimental)} arm with a {spec.comparator} arm"
+        return [], [{**base, "comparison": "", "status": "not in scope", "reason": reason}]
+    for (e_arm, e_prog), (c_arm, c_prog) in pairs:
+        label = f"{e_arm} vs {c_arm}"
+        outcome_rows = [
+            r
+            for r in mine
+            if (r["level"] == "arm" and r["arm"] in (e_arm, c_arm) and r["program"] in (e_prog, c_prog))
+            or (r["level"] == "contrast" and ((r["arm"], r["comparator_arm"]) in ((e_arm, c_arm), (c_arm, e_arm))))
+        ]
+        if trial_time is not None:
+            t = trial_time
+        else:
+            t = _pick_time(outcome_rows, spec) if outcome_rows else float("nan")
+        at = [r for r in outcome_rows if _same_time(r["weeks"], t)]
+        item, reason = _one_comparison(at, e_arm, c_arm, spec, prepost)
+        if item is None:
+            coverage.append({**base, "comparison": label, "status": "missing", "reason": reason})
+            continue
+        item.update(
+            study_id=first["study_id"],
+            study=first["study"],
+            year=first["year"],
+            design=first["design"],
+            comparison=label,
+            experimental_arm=e_arm,
+            experimental_program=e_prog,
+            comparator_arm=c_arm,
+            comparator_program=c_prog,
+            outcome=spec.outcome,
+            instrument=instrument,
+            timepoint_weeks=t,
+        )
+        found.append(item)
+        coverage.append({**base, "comparison": label, "status": "used", "reason": item["notes"]})
+    return found, coverage
 
 
 def _one_comparison(
@@ -412,6 +439,7 @@ def _finish(found: list[dict], spec: AnalysisSpec) -> pd.DataFrame:
             None if pd.isna(t) else float(t),
         )  # NaN never equals itself: an unknown time is one key
 
+    z = float(stats.norm.isf((1 - spec.level) / 2))
     uses: dict[tuple, int] = {}
     for it in found:
         for arm in (it["experimental_arm"], it["comparator_arm"]):
@@ -454,7 +482,6 @@ def _finish(found: list[dict], spec: AnalysisSpec) -> pd.DataFrame:
             )
         if s != 1:
             row["notes"] = f"{row['notes']}; rescaled x{s:g} to {spec.common_scale[0]:g}-{spec.common_scale[1]:g}"
-        z = float(stats.norm.isf((1 - spec.level) / 2))
         row.update(yi=yi, vi=vi, se=np.sqrt(vi), ci_low=yi - z * np.sqrt(vi), ci_high=yi + z * np.sqrt(vi))
         out.append(row)
     return pd.DataFrame(out, columns=EFFECT_COLUMNS)
