@@ -274,3 +274,25 @@ def test_prepost_correlation_from_trials_reporting_all_three_sds():
     assert r is None and "no trial reports" in how
     with pytest.raises(ValueError, match="'trials'"):
         spec.with_options(prepost_r="some")
+
+
+def test_report_says_how_each_derived_number_was_derived(tmp_path):
+    import pandas as pd
+
+    from analysis.manojlovic2021.build import reproduce
+    from analysis.manojlovic2021.load import default_path
+
+    hip, knee = _ferber_rows(pd.read_csv(default_path("studies.csv"), dtype=str, keep_default_na=False))
+    _, path = _filled(
+        tmp_path,
+        {
+            hip: dict(n="60", reported_as="median_iqr", median="85", q1="77", q3="92"),
+            knee: dict(n="50", reported_as="mean_ci", mean="83.1", ci_low="80.2", ci_high="86.0", ci_level="0.95"),
+        },
+    )
+    reproduce(tmp_path / "out", path)
+    report = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+    assert "### Derived numbers" in report
+    assert "Ferber 2015" in report and "derived: SD from the 95% CI of the mean (t, 49 df)" in report
+    effects = pd.read_csv(tmp_path / "out" / "tables" / "effects_function_hip_only_vs_knee_only.csv")
+    assert effects["notes"].str.contains("derived: mean (Luo et al. 2016)", regex=False).any()

@@ -229,6 +229,7 @@ def build_report(
     add(_md_table(show[["analysis", "group", "k", "measure", "result", "method", "test"]]) + "\n")
     empty = [r.spec.name for r in results if r.k == 0]
     add(f"Analyses with no usable comparison yet: {', '.join(empty)}.\n")
+    _derived_section(add, results)
 
     if networks:
         add("## Network meta-analysis of the programme classes\n")
@@ -283,9 +284,29 @@ def build_report(
             f"- `{s.name}`: {s.outcome}, {s.measure}{' on ' + str(s.common_scale) if s.common_scale else ''}"
             f"{', ' + '/'.join(s.instruments) if s.instruments else ''}; {e} vs {PROGRAM_LABELS[s.comparator]}; "
             f"time point {s.timepoint}; values {s.values}; r = {s.prepost_r if isinstance(s.prepost_r, str) else format(s.prepost_r, 'g')}; multi-arm {s.multi_arm}; "
-            f"{s.method}, test {s.test}; evidence {s.evidence}."
+            f"{s.method}, test {s.test}; evidence {s.evidence}; designs {'/'.join(s.designs)}; "
+            f"medians by {s.median_method}; SDs from CIs by {s.ci_dist}."
         )
     return "\n".join(out) + "\n"
+
+
+def _derived_section(add, results: list[AnalysisResult]) -> None:
+    """Every number that enters an analysis derived rather than read (an SD from a CI or SE, a mean and SD from
+    a median, a change score from baseline and follow-up): which comparison, and how."""
+    rows = []
+    for r in results:
+        for e in r.effects.itertuples(index=False):
+            how = [
+                part.strip()
+                for part in str(e.notes).split(";")
+                if part.strip().startswith(("derived:", "change computed"))
+            ]
+            if how:
+                rows.append(f"- `{r.spec.name}`, {e.study}, {e.comparison}: {'; '.join(how)}.")
+    if rows:
+        add("### Derived numbers\n")
+        add("These inputs were computed from what the trials print (the effect tables' `notes` say the same):\n")
+        add("\n".join(dict.fromkeys(rows)) + "\n")
 
 
 def _multiverse_section(add, summary: pd.DataFrame) -> None:
