@@ -15,8 +15,11 @@ from .outputs import Writer, sha256, write_staged
 __all__ = ["reproduce", "write_all"]
 
 
-def write_all(writer: Writer, studies, reviews, studies_path: Path, reviews_path: Path, out: Path) -> dict:
-    """Every table, figure and report.md through ``writer``; returns the manifest's fields."""
+def write_all(
+    writer: Writer, studies, reviews, studies_path: Path, reviews_path: Path, out: Path, audit_path: Path | None = None
+) -> dict:
+    """Every table, figure, report.md and report.html through ``writer`` (with ``audit_path``, the audit
+    of transcribed forest plots too); returns the manifest's fields."""
     import matplotlib
     import numpy as np
     import pandas as pd
@@ -36,6 +39,7 @@ def write_all(writer: Writer, studies, reviews, studies_path: Path, reviews_path
     from .figures import coverage_chart, reviews_forest
     from .load import missing_values
     from .multiverse import held, multiverse_summary, spec_multiverse
+    from .page import build_page
     from .pipeline import coverage_matrix, network_data, run_analysis, run_network
     from .report import build_report, results_table
     from .specs import ANALYSES, NETWORKS, PROGRAM_LABELS
@@ -119,6 +123,19 @@ def write_all(writer: Writer, studies, reviews, studies_path: Path, reviews_path
         "analyses": [r.spec.to_dict() for r in results],
         "networks": [spec.__dict__ for spec, _, _ in networks],
     }
+    audit = None
+    if audit_path is not None:
+        from ..audit import audit_forest_plots, audit_report
+        from ..plotting import audit_plot
+
+        audit = audit_forest_plots(audit_path)
+        save_table(audit.table, "audit")
+        names = {}
+        for name, intervals in audit.intervals.items():
+            stem = "audit_" + "".join(c if c.isalnum() else "_" for c in name.lower()).strip("_")
+            save_figure(audit_plot(intervals, title=f"{name}: printed and recomputed").figure, stem)
+            names[name] = f"figures/{stem}.png"
+        writer.text(audit_report(audit, names), "audit.md")
     report = build_report(
         studies,
         reviews,
@@ -128,10 +145,24 @@ def write_all(writer: Writer, studies, reviews, studies_path: Path, reviews_path
         multiverse=summary,
     )
     writer.text(report, "report.md")
+    svgs = {p.stem: p.read_text(encoding="utf-8") for p in sorted((writer.stage / "figures").glob("*.svg"))}
+    page = build_page(
+        studies,
+        reviews,
+        results,
+        figures=svgs,
+        provenance={**manifest, "command": "python -m analysis reproduce"},
+        networks=networks,
+        multiverse=summary,
+        audit=audit,
+    )
+    writer.text(page, "report.html")
     return manifest
 
 
-def reproduce(out: Path, studies_path: Path | None = None, reviews_path: Path | None = None) -> dict:
+def reproduce(
+    out: Path, studies_path: Path | None = None, reviews_path: Path | None = None, audit_path: Path | None = None
+) -> dict:
     """Regenerate every figure and table into ``out``; returns the manifest.
 
     Raises :class:`~analysis.reader.DataError` for bad input and
@@ -147,4 +178,10 @@ def reproduce(out: Path, studies_path: Path | None = None, reviews_path: Path | 
         warnings.simplefilter("ignore", MissingDataWarning)  # the report lists every missing number
         studies = load_studies(studies_path)
     reviews = load_reviews(reviews_path)
-    return write_staged(out, lambda writer: write_all(writer, studies, reviews, studies_path, reviews_path, out))
+    if audit_path is not None:
+        from ..audit import read_forest_plots
+
+        read_forest_plots(audit_path)  # a bad transcription fails before anything is written
+    return write_staged(
+        out, lambda writer: write_all(writer, studies, reviews, studies_path, reviews_path, out, audit_path)
+    )

@@ -130,10 +130,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"pfp-meta {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    rep = sub.add_parser("reproduce", help="regenerate every figure, table and report.md")
+    rep = sub.add_parser("reproduce", help="regenerate every figure, table, report.md and report.html")
     rep.add_argument("--out", type=Path, default=Path("output"), help="output folder (default: output)")
     rep.add_argument("--data", type=Path, default=None, help="studies CSV (default: the bundled data/studies.csv)")
     rep.add_argument("--reviews", type=Path, default=None, help="reviews CSV (default: the bundled data/reviews.csv)")
+    rep.add_argument("--audit", type=Path, default=None, help="also audit these transcribed forest plots (data/audit/)")
     sub.add_parser("list", help="the declared analyses")
     run = sub.add_parser("run", help="one analysis: its summary, and with --out its tables and forest plot")
     run.add_argument("name", help="an analysis name (see: python -m analysis list)")
@@ -155,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     command = {"reproduce": None, "list": _list, "run": _run, "audit": _audit, "data": _data}[args.command]
     try:
         if command is None:
-            manifest = reproduce(args.out, args.data, args.reviews)
+            manifest = reproduce(args.out, args.data, args.reviews, args.audit)
             kept = f" (kept {len(manifest['kept'])} files it did not write)" if manifest["kept"] else ""
             print(f"wrote {len(manifest['files'])} files to {args.out}{kept}")
             return 0

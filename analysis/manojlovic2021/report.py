@@ -131,6 +131,7 @@ def build_report(
         f"- Across the {len(results)} declared analyses, {used} trial comparisons are usable and {missing} are in scope "
         "but need numbers from the full texts (figure `coverage`).\n"
     )
+    add("![Coverage: which trial feeds which analysis](figures/coverage.png)\n")
 
     add("## The paper's headline beside this project\n")
     rows, recomputed = [], 0
@@ -227,6 +228,9 @@ def build_report(
         result=[_ci(e, lo, hi) for e, lo, hi in zip(table["estimate"], table["ci_low"], table["ci_high"])]
     )
     add(_md_table(show[["analysis", "group", "k", "measure", "result", "method", "test"]]) + "\n")
+    for r in results:
+        if r.k > 0:
+            add(f"![Forest plot: {r.spec.title}](figures/forest_{r.spec.name}.png)\n")
     empty = [r.spec.name for r in results if r.k == 0]
     add(f"Analyses with no usable comparison yet: {', '.join(empty)}.\n")
     _derived_section(add, results)
@@ -253,6 +257,7 @@ def build_report(
             best = ", ".join(
                 f"{PROGRAM_LABELS.get(t, t)} {p:.2f}" for t, p in zip(net.ranking["treatment"], net.ranking["p_score"])
             )
+            add(f"![Network: {spec.title}](figures/{spec.name}_graph.png)\n")
             q = net.q_decomposition
             add(
                 f"- {spec.title}: {net.k} trials, {len(net.treatments)} classes; against {PROGRAM_LABELS.get(net.reference, net.reference)}: "
