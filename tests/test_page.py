@@ -4,7 +4,6 @@ and, in headless Chromium, readable at desktop and phone widths."""
 import os
 import re
 import shutil
-import subprocess
 import warnings
 from html import unescape
 from html.parser import HTMLParser
