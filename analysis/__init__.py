@@ -53,6 +53,7 @@ from .plotting import (
 from .stats import (
     FIVENUM_METHODS,
     TAU2_METHODS,
+    BayesResult,
     MeanSD,
     MetaRegression,
     MultiverseResult,
@@ -61,7 +62,9 @@ from .stats import (
     PoolResult,
     SubgroupResult,
     Tau2Interval,
+    TauPrior,
     baujat,
+    bayesian_pool,
     change_sd,
     combine_arms,
     cumulative,
@@ -92,6 +95,7 @@ from .stats import (
     smcr,
     subgroup_analysis,
     tau2_confint,
+    tau_prior,
     trim_and_fill,
 )
 
@@ -106,6 +110,7 @@ __all__ = [
     "TAU2_METHODS",
     "AnalysisResult",
     "AnalysisSpec",
+    "BayesResult",
     "DataError",
     "MeanSD",
     "MetaRegression",
@@ -117,7 +122,9 @@ __all__ = [
     "PoolResult",
     "SubgroupResult",
     "Tau2Interval",
+    "TauPrior",
     "baujat",
+    "bayesian_pool",
     "baujat_plot",
     "change_sd",
     "combine_arms",
@@ -175,5 +182,6 @@ __all__ = [
     "specification_curve",
     "subgroup_analysis",
     "tau2_confint",
+    "tau_prior",
     "trim_and_fill",
 ]

@@ -5,6 +5,7 @@ protocol of :mod:`analysis.stats.results`. Numbers follow R's metafor (and
 name the convention where metafor, meta and RevMan differ).
 """
 
+from .bayes import BayesResult, TauPrior, bayesian_pool, tau_prior
 from .bias import (
     EggerResult,
     PermutationResult,
@@ -57,6 +58,7 @@ __all__ = [
     "TAU2_METHODS",
     "TAU2_SCOPES",
     "TESTS",
+    "BayesResult",
     "EggerResult",
     "MeanSD",
     "MetaRegression",
@@ -69,9 +71,11 @@ __all__ = [
     "Result",
     "SubgroupResult",
     "TableResult",
+    "TauPrior",
     "Tau2Interval",
     "TrimFillResult",
     "baujat",
+    "bayesian_pool",
     "change_sd",
     "combine_arms",
     "cumulative",
@@ -102,6 +106,7 @@ __all__ = [
     "smcc",
     "smcr",
     "subgroup_analysis",
+    "tau_prior",
     "tau2_confint",
     "trim_and_fill",
 ]

@@ -1,0 +1,92 @@
+"""Exact Bayesian random effects, pinned to bayesmeta 3.4 (tau, Bayes factors, marginal likelihood) and to
+an exact evaluation in R of the mixtures bayesmeta approximates (mu, predictive, theta):
+tests/reference/bayes_reference.R."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from analysis import bayesian_pool, pool, tau_prior
+
+REF = json.loads((Path(__file__).parent / "reference" / "bayes_reference.json").read_text())
+ROWS = ["mode", "median", "mean", "sd", "ci_low", "ci_high"]
+
+
+def _fit(case):
+    d = REF["sets"][case["case"]["data"]]
+    args = dict(case["prior_args"])
+    name = args.pop("name")
+    sigma = np.asarray(d["sigma"])
+    prior = tau_prior(name, sigma=sigma, **args)
+    mu = case["case"].get("mu")
+    return bayesian_pool(d["y"], sigma**2, tau_prior=prior, mu_prior=tuple(mu) if mu else None,
+                         interval=case["case"]["interval"])  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "case", REF["cases"], ids=lambda c: f"{c['case']['data']}-{c['case']['prior']}-{c['case']['interval']}"
+)
+def test_posterior_matches_bayesmeta(case):
+    res = _fit(case)
+    post = res.posterior
+    for col, key, rtol in (("tau", "tau", 1e-5), ("mu", "mu", 1e-6), ("predictive", "predictive", 1e-6)):
+        for row in ROWS:
+            want = case[key][row]
+            tol = 2e-4 if row == "mode" else rtol  # a flat maximum: both optimisers stop within ~1e-5 of it
+            if col == "tau" and row.startswith("ci") and case["case"]["interval"] == "shortest":
+                tol = 1e-4  # the width is flat at its minimum: bayesmeta's optimiser stops early (see below)
+            assert post.loc[row, col] == pytest.approx(want, rel=tol, abs=1e-7), (col, row)
+    if case["case"]["interval"] == "shortest":  # ours is the shortest: same mass, never wider
+        lo, hi = case["tau"]["ci_low"], case["tau"]["ci_high"]
+        ours = post.loc["ci_high", "tau"] - post.loc["ci_low", "tau"]
+        assert res.tau_cdf(post.loc["ci_high", "tau"]) - res.tau_cdf(post.loc["ci_low", "tau"]) == pytest.approx(
+            0.95, abs=1e-9
+        )
+        assert ours <= (hi - lo) + 1e-9
+    theta = res.theta.iloc[0]
+    for row in ROWS:
+        assert theta[row] == pytest.approx(case["theta1"][row], rel=2e-4 if row == "mode" else 1e-6, abs=1e-7), row
+    for key in ("tau=0", "mu=0"):
+        want = case["bayes_factor"][key]
+        if want is None:
+            assert np.isnan(res.bayes_factor[key])
+        else:
+            assert res.bayes_factor[key] == pytest.approx(want, rel=1e-6)
+    if case["marginal_likelihood"] is None:
+        assert np.isnan(res.marginal_likelihood)
+    else:
+        assert res.marginal_likelihood == pytest.approx(case["marginal_likelihood"], rel=1e-6)
+
+
+def test_reference_covers_every_prior_family():
+    names = {c["prior_args"]["name"] for c in REF["cases"]}
+    assert names == {"half_normal", "half_cauchy", "half_t", "uniform", "lognormal_tau2", "jeffreys"}
+
+
+def test_improper_posterior_is_refused():
+    # a flat prior on tau with two studies and a flat prior on mu: the posterior does not integrate
+    with pytest.raises(ValueError, match="improper"):
+        bayesian_pool([0.1, 0.5], [0.04, 0.05], tau_prior="uniform")
+
+
+def test_result_protocol_and_functions():
+    res = bayesian_pool([0.1, 0.5, -0.2, 0.3], [0.04, 0.05, 0.03, 0.06])
+    assert res.mu_cdf(res.posterior.loc["median", "mu"]) == pytest.approx(0.5, abs=1e-10)
+    assert res.tau_cdf(res.tau_quantile(0.8)) == pytest.approx(0.8, abs=1e-9)
+    assert res.predictive_quantile(0.5) == pytest.approx(res.posterior.loc["median", "predictive"], abs=1e-9)
+    assert "Bayesian random effects" in res.summary() and repr(res).startswith("<")
+    assert list(res.to_frame()["parameter"]) == ["tau", "mu", "predictive"]
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(st.floats(-2, 2), st.floats(0.01, 1)), min_size=3, max_size=8))
+def test_a_near_zero_prior_scale_gives_the_common_effect(studies):
+    y, v = (np.array(x) for x in zip(*studies))
+    res = bayesian_pool(y, v, tau_prior="half_normal", tau_scale=1e-6)
+    ee = pool(y, v, method="EE")
+    assert res.posterior.loc["mean", "mu"] == pytest.approx(ee.estimate, abs=1e-5)
+    assert res.posterior.loc["sd", "mu"] == pytest.approx(ee.se, rel=1e-4)
