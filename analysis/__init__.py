@@ -86,6 +86,7 @@ from .stats import (
     pool,
     r_from_sds,
     rank_test,
+    rhodes_prior,
     sd_from_ci,
     sd_from_se,
     se_from_ci,
@@ -97,6 +98,7 @@ from .stats import (
     tau2_confint,
     tau_prior,
     trim_and_fill,
+    turner_prior,
 )
 
 examples = datasets  # the earlier name of the example data module
@@ -167,6 +169,7 @@ __all__ = [
     "pool",
     "r_from_sds",
     "rank_test",
+    "rhodes_prior",
     "reviews_forest",
     "run_analysis",
     "run_network",
@@ -184,4 +187,5 @@ __all__ = [
     "tau2_confint",
     "tau_prior",
     "trim_and_fill",
+    "turner_prior",
 ]

@@ -90,3 +90,61 @@ def test_a_near_zero_prior_scale_gives_the_common_effect(studies):
     ee = pool(y, v, method="EE")
     assert res.posterior.loc["mean", "mu"] == pytest.approx(ee.estimate, abs=1e-5)
     assert res.posterior.loc["sd", "mu"] == pytest.approx(ee.se, rel=1e-4)
+
+
+def test_published_heterogeneity_priors_match_bayesmeta():
+    from analysis.stats.bayes import rhodes_prior, turner_prior
+
+    ref = json.loads((Path(__file__).parent / "reference" / "heterogeneity_priors.json").read_text())
+    tau = np.array(ref["tau"])
+    comparisons = {
+        ("pharmacological", "pharmacological"): "pharmacological vs. pharmacological",
+        ("non-pharmacological", "placebo / control"): "non-pharmacological vs. placebo / control",
+        ("pharmacological", "placebo / control"): "pharmacological vs. placebo / control",
+    }
+    rhodes = {("non-pharmacological", "placebo / control"): "non-pharmacological (any)"}
+    for pin in ref["pins"]:
+        pair = (pin["comparator1"], pin["comparator2"])
+        if pin["kind"] == "turner":
+            prior = turner_prior(pin["outcome"], comparisons[pair])
+        else:
+            prior = rhodes_prior(pin["outcome"], rhodes.get(pair, comparisons[pair]), pin["area"])
+        np.testing.assert_allclose(prior.pdf(tau), pin["density"], rtol=1e-12)
+    assert turner_prior().pdf(np.array([0.3])) > 0 and rhodes_prior().pdf(np.array([0.3])) > 0
+    with pytest.raises(ValueError, match="outcomes"):
+        turner_prior("pain", "no such comparison")
+
+
+def test_reproduction_puts_the_bayesian_result_beside_reml():
+    import warnings
+
+    from analysis import MissingDataWarning, get_spec, load_studies, run_analysis
+    from analysis.manojlovic2021.bayes import priors
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MissingDataWarning)
+        studies = load_studies()
+    res = run_analysis(get_spec("paper_function_akps"), studies)
+    t = res.bayes
+    overall = t[t["group"] == "overall"]
+    assert list(overall["model"]) == [
+        "REML",
+        "REML + Hartung-Knapp",
+        "Bayesian (primary prior)",
+        "Bayesian (sensitivity prior)",
+    ]
+    assert set(t["group"]) == {"overall", "Hip-only", "Knee-only"}
+    (_, primary), (_, second) = priors(res.spec, res.effects)
+    assert (
+        primary.label == "half-normal(scale=10)" and second.label == "half-Cauchy(scale=10)"
+    )  # 1/10 of the AKPS range
+    direct = bayesian_pool(res.effects["yi"], res.effects["vi"], tau_prior=primary)
+    row = overall[overall["model"] == "Bayesian (primary prior)"].iloc[0]
+    assert row["estimate"] == pytest.approx(direct.posterior.loc["median", "mu"], rel=1e-12)
+    assert row["prior"] == primary.label
+    reml = overall[overall["model"] == "REML"].iloc[0]
+    assert reml["estimate"] == pytest.approx(res.overall.estimate, rel=1e-12)
+    smd = get_spec("paper_function")
+    assert priors(smd, res.effects)[0][1].label.startswith("Rhodes 2015")
+    many = run_analysis(get_spec("paper_function_akps").with_options(bayes_max_k=1), studies)
+    assert many.bayes.empty  # more comparisons than bayes_max_k: no Bayesian rows

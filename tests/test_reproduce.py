@@ -42,6 +42,8 @@ def test_reproduce_end_to_end(tmp_path):
     assert "MD -1.71 [-3.11, -0.30], I² 96%" in report and "SMD 1.28 [0.45, 2.12], I² 84%" in report
     assert "Missing numbers and where they are" in report and "Table 3 of the full text" in report
     assert "## The multiverse of unstated methods" in report and "Held for" in report
+    assert "### Few trials: REML, Hartung-Knapp and Bayesian random effects" in report
+    assert (out / "tables" / "bayes_paper_function_akps.csv").exists()
     results = pd.read_csv(out / "tables" / "results.csv")
     row = results[(results["analysis"] == "function_hip_only_vs_knee_only") & (results["group"] == "overall")].iloc[0]
     assert abs(row["estimate"] - -0.351731374606506) < 1e-8  # metafor, project_reference.R

@@ -55,6 +55,8 @@ def write_all(
             save_table(forest_rows(r), f"forest_rows_{r.spec.name}")
             ax = forest_plot(r, title=r.spec.title)
             save_figure(ax.figure, f"forest_{r.spec.name}")
+        if len(r.bayes):
+            save_table(r.bayes, f"bayes_{r.spec.name}")
         if r.k >= 3:  # case-deletion diagnostics need at least three comparisons
             yi, vi, labels = r.effects["yi"], r.effects["vi"], r.effects["study"] + ": " + r.effects["comparison"]
             opts = dict(method=r.spec.method, test=r.spec.test, labels=labels)

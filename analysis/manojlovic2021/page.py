@@ -191,6 +191,13 @@ def build_page(
         eff = r.effects[["study", "comparison", "yi", "ci_low", "ci_high", "notes"]]
         html = _figure(figures, f"forest_{r.spec.name}", f"Forest plot: {r.spec.title}")
         html += _table(show[["group", "k", "trials", "measure", "result", "tau2", "i2", "pvalue"]])
+        if len(r.bayes):
+            b = r.bayes.assign(
+                result=[_ci(e, lo, hi) for e, lo, hi in zip(r.bayes["estimate"], r.bayes["ci_low"], r.bayes["ci_high"])]
+            )
+            html += "<h4>Few trials: REML, Hartung-Knapp and Bayesian random effects</h4>" + _table(
+                b[["group", "k", "model", "prior", "result", "tau"]]
+            )
         html += "<h4>Comparisons (each study links to its source)</h4>" + _table(eff, links)
         html += "<h4>Decisions</h4>" + _decisions(r.spec)
         html += _figure(figures, f"influence_{r.spec.name}", f"Influence diagnostics: {r.spec.title}")

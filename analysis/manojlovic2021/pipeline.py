@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -50,6 +51,14 @@ class AnalysisResult(Result):
     @property
     def k(self) -> int:
         return len(self.effects)
+
+    @cached_property
+    def bayes(self) -> pd.DataFrame:
+        """For analyses with few comparisons (``spec.bayes_max_k``): REML, REML + Hartung-Knapp and the
+        exact Bayesian result under two priors, for every pooled row (:func:`bayes.bayes_table`)."""
+        from .bayes import bayes_table
+
+        return bayes_table(self.spec, self.effects)
 
     @property
     def overall(self) -> PoolResult | None:

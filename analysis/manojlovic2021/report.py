@@ -234,6 +234,7 @@ def build_report(
     empty = [r.spec.name for r in results if r.k == 0]
     add(f"Analyses with no usable comparison yet: {', '.join(empty)}.\n")
     _derived_section(add, results)
+    _bayes_section(add, results)
 
     if networks:
         add("## Network meta-analysis of the programme classes\n")
@@ -343,3 +344,23 @@ def _multiverse_section(add, summary: pd.DataFrame) -> None:
     for text, names in held.items():
         add(f"Held for {', '.join(f'`{n}`' for n in names)}: {text}.\n")
     add("Every specification is in `tables/multiverse_<analysis>.csv`, drawn in `figures/multiverse_<analysis>.png`.\n")
+
+
+def _bayes_section(add, results: list[AnalysisResult]) -> None:
+    """Analyses with few comparisons: REML, REML + Hartung-Knapp and the Bayesian results side by side."""
+    tables = [r.bayes for r in results if r.k > 0 and len(r.bayes)]
+    if not tables:
+        return
+    add("### Few trials: REML, Hartung-Knapp and Bayesian random effects\n")
+    add(
+        "With five comparisons or fewer tau² is barely estimable, so each such analysis is also pooled with the "
+        "Hartung-Knapp test and by exact Bayesian random effects (posterior median and shortest 95% interval of "
+        "mu; the prior on tau named, and a second prior for sensitivity):\n"
+    )
+    for t in tables:
+        show = t.assign(
+            result=[_ci(e, lo, hi) for e, lo, hi in zip(t["estimate"], t["ci_low"], t["ci_high"])],
+            tau=[f"{x:.2f}" for x in t["tau"]],
+        )
+        add(f"`{t['analysis'].iloc[0]}`:\n")
+        add(_md_table(show[["group", "k", "model", "prior", "result", "tau"]]) + "\n")

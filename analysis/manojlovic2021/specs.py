@@ -89,6 +89,14 @@ class AnalysisSpec:
     median_method : how an arm reported as a median with quartiles and/or range
         becomes a mean and SD (:func:`analysis.mean_sd_from_fivenum`; metafor 5's
         ``conv.fivenum`` names; skewed arms are not used).
+    bayes_max_k : analyses with at most this many comparisons also get the exact Bayesian
+        random-effects result (:func:`analysis.bayesian_pool`) beside REML and REML with
+        Hartung-Knapp (0 turns it off).
+    tau_prior, tau_prior_sensitivity : the prior on tau and a second one for sensitivity.
+        "auto": for SMDs Rhodes et al. 2015's predictive distribution (general physical health,
+        pain and functioning; non-pharmacological comparisons), for MDs a half-normal prior with
+        scale 1/10 of the scale's range (1 point on 0-10 pain, 10 on the AKPS); otherwise a
+        :func:`analysis.tau_prior` name ("half_normal", "half_cauchy", ...) with that same scale.
     ci_dist : how an arm reported as a mean with a CI gives its SD
         (:func:`analysis.sd_from_ci`): "t" with n - 1 df (Cochrane Handbook
         6.5.2.2) or "z".
@@ -115,6 +123,9 @@ class AnalysisSpec:
     test: str = "z"
     level: float = 0.95
     smd_convention: str = "metafor"
+    bayes_max_k: int = 5
+    tau_prior: str = "auto"
+    tau_prior_sensitivity: str = "half_cauchy"
     median_method: str = "luo/wan/shi"
     ci_dist: str = "t"
     description: str = field(default="", compare=False)

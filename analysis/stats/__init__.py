@@ -5,7 +5,7 @@ protocol of :mod:`analysis.stats.results`. Numbers follow R's metafor (and
 name the convention where metafor, meta and RevMan differ).
 """
 
-from .bayes import BayesResult, TauPrior, bayesian_pool, tau_prior
+from .bayes import BayesResult, TauPrior, bayesian_pool, rhodes_prior, tau_prior, turner_prior
 from .bias import (
     EggerResult,
     PermutationResult,
@@ -98,6 +98,7 @@ __all__ = [
     "pool",
     "r_from_sds",
     "rank_test",
+    "rhodes_prior",
     "sd_from_ci",
     "sd_from_se",
     "se_from_ci",
@@ -109,4 +110,5 @@ __all__ = [
     "tau_prior",
     "tau2_confint",
     "trim_and_fill",
+    "turner_prior",
 ]

@@ -18,6 +18,7 @@ bayesmeta 3.4 run with tightened accuracy (tests/reference/bayes_reference.R).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 
 import numpy as np
 import pandas as pd
@@ -26,7 +27,7 @@ from scipy import optimize, special, stats
 
 from .results import Result
 
-__all__ = ["BayesResult", "TauPrior", "bayesian_pool", "tau_prior"]
+__all__ = ["BayesResult", "TauPrior", "bayesian_pool", "rhodes_prior", "tau_prior", "turner_prior"]
 
 _LOG_2PI = np.log(2 * np.pi)
 
@@ -104,9 +105,64 @@ def tau_prior(name: str, *, scale: float = 0.5, df: float = 3.0, upper: float = 
             return np.where(t > 0, out, -np.inf)
 
         return TauPrior(f"log-normal on tau² (log tau² ~ N({mean:g}, {sd:g}²))", logpdf)
+    if name in ("log_t_tau2", "log_student_t_tau2"):
+        if mean is None or sd is None:
+            raise ValueError("a log-t prior on tau² needs mean (location) and sd (scale) of log tau²")
+        _positive(sd, "sd")
+        _positive(df, "df")
+
+        def logpdf(t):
+            t = np.asarray(t, float)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                out = np.log(2.0) - np.log(t) + stats.t.logpdf(np.log(t * t), df, loc=mean, scale=sd)
+            return np.where(t > 0, out, -np.inf)
+
+        return TauPrior(f"log-Student-t({df:g} df) on tau² (location {mean:g}, scale {sd:g})", logpdf)
     raise ValueError(
-        f"unknown tau prior {name!r}; use half_normal, half_cauchy, half_t, uniform, jeffreys or lognormal_tau2"
+        f"unknown tau prior {name!r}; use half_normal, half_cauchy, half_t, uniform, jeffreys, lognormal_tau2 or log_t_tau2"
     )
+
+
+def _published_priors() -> pd.DataFrame:
+    from pathlib import Path
+
+    return pd.read_csv(Path(__file__).with_name("heterogeneity_priors.csv"), keep_default_na=False)
+
+
+def turner_prior(outcome: str | None = None, comparison: str | None = None) -> TauPrior:
+    """Turner et al. 2015's predictive distribution of tau² for log odds ratios (Stat Med 34:984, Table IV):
+    log tau² ~ N(location, scale²) by ``outcome`` and ``comparison`` (the table's wording, e.g. "pain" and
+    "non-pharmacological vs. placebo / control"; see ``heterogeneity_priors.csv``); without arguments the
+    marginal setting (location -2.56, scale 1.74). Values as tabulated in bayesmeta 3.4 (TurnerEtAlPrior)."""
+    if outcome is None and comparison is None:
+        return tau_prior("lognormal_tau2", mean=-2.56, sd=1.74)
+    row = _pick(_published_priors(), "lognormal", outcome, comparison, "")
+    prior = tau_prior("lognormal_tau2", mean=row["location"], sd=row["scale"])
+    return TauPrior(f"Turner 2015 ({outcome}; {comparison}): {prior.label}", prior.logpdf)
+
+
+def rhodes_prior(outcome: str | None = None, comparison: str | None = None, area: str = "other") -> TauPrior:
+    """Rhodes et al. 2015's predictive distribution of tau² for standardised mean differences (J Clin
+    Epidemiol 68:52, Tables 3, A.3.1, A.3.2): log tau² ~ t with 5 df (location, scale) by ``outcome``,
+    ``comparison`` and medical ``area`` ("other", "respiratory", "cancer"); without arguments the marginal
+    setting (location -3.44, scale 2.59). Values as tabulated in bayesmeta 3.4 (RhodesEtAlPrior)."""
+    if outcome is None and comparison is None:
+        return tau_prior("log_t_tau2", mean=-3.44, sd=2.59, df=5)
+    row = _pick(_published_priors(), "log_t5", outcome, comparison, area)
+    prior = tau_prior("log_t_tau2", mean=row["location"], sd=row["scale"], df=5)
+    return TauPrior(f"Rhodes 2015 ({outcome}; {comparison}; {area}): {prior.label}", prior.logpdf)
+
+
+def _pick(table: pd.DataFrame, family: str, outcome, comparison, area) -> pd.Series:
+    rows = table[(table["family"] == family) & (table["outcome"] == outcome) & (table["comparison"] == comparison)
+                 & (table["area"] == area)]  # fmt: skip
+    if len(rows) != 1:
+        options = table[table["family"] == family]
+        raise ValueError(
+            f"no {family} prior for outcome {outcome!r}, comparison {comparison!r}, area {area!r}; outcomes: "
+            f"{sorted(set(options['outcome']))}; comparisons: {sorted(set(options['comparison']))}"
+        )
+    return rows.iloc[0]
 
 
 _make_prior = tau_prior  # bayesian_pool's argument of the same name shadows it
@@ -121,13 +177,16 @@ def _positive(x: float, name: str) -> None:
         raise ValueError(f"{name} must be finite and > 0; got {x}")
 
 
+@lru_cache(maxsize=16)
 def _nodes(n_panels: int, order: int = 16) -> tuple[np.ndarray, np.ndarray]:
-    """Composite Gauss-Legendre nodes and weights on [0, 1]."""
+    """Composite Gauss-Legendre nodes and weights on [0, 1] (read-only arrays, computed once)."""
     x, w = np.polynomial.legendre.leggauss(order)
     edges = np.linspace(0.0, 1.0, n_panels + 1)
     half = np.diff(edges) / 2
     mid = (edges[:-1] + edges[1:]) / 2
-    return (mid[:, None] + half[:, None] * x).ravel(), (half[:, None] * w).ravel()
+    nodes, weights = (mid[:, None] + half[:, None] * x).ravel(), (half[:, None] * w).ravel()
+    nodes.flags.writeable = weights.flags.writeable = False
+    return nodes, weights
 
 
 class _Mixture:
@@ -192,7 +251,6 @@ class BayesResult(Result):
     """
 
     posterior: pd.DataFrame
-    theta: pd.DataFrame
     bayes_factor: dict
     marginal_likelihood: float
     prior: str
@@ -203,6 +261,13 @@ class BayesResult(Result):
     _tau: object = field(repr=False)
     _mu: _Mixture = field(repr=False)
     _pred: _Mixture = field(repr=False)
+    _theta: object = field(repr=False, default=None)
+
+    @cached_property
+    def theta(self) -> pd.DataFrame:
+        """Each study's shrinkage estimate: y, sigma, then mode, median, mean, sd, ci_low, ci_high
+        (computed when first asked for)."""
+        return self._theta()
 
     def tau_pdf(self, t):
         return self._tau.pdf(t)
@@ -372,11 +437,11 @@ def bayesian_pool(
 
     tau, wts, log_z = integrate(64)
     tau2, wts2, log_z2 = integrate(128)
-    # The integrand at the end of the mapped axis (tau -> inf) must vanish: else the posterior is improper.
+    # At the end of the mapped axis (tau -> inf) the integrand of an improper posterior blows up (like 1/(1 - u)).
     u_end = np.array([1 - 1e-9])
     t_end, jac_end = to_tau(u_end)
     tail = -np.inf if bounded else logpost(t_end)[0] + np.log(jac_end[0])
-    if not np.isfinite(log_z) or tail > log_z - 10 or abs(log_z2 - log_z) > 1e-9 * max(1.0, abs(log_z)):
+    if not np.isfinite(log_z) or tail > log_z + 10 or abs(log_z2 - log_z) > 1e-9 * max(1.0, abs(log_z)):
         raise ValueError(
             f"the posterior of tau is improper or cannot be integrated (prior {prior.label}, k = {k}): "
             "use a proper prior on tau or more studies"
@@ -411,15 +476,15 @@ def bayesian_pool(
     posterior = pd.DataFrame(post, index=rows)
 
     # shrinkage estimates: theta_i | tau, y ~ N((1-b) y_i + b mu_hat, (1-b) v_i + b² var(mu)), b = v_i/(v_i + tau²)
-    theta = {}
-    b = v / (v + tau[:, None] ** 2)
-    for i in range(k):
-        mix = _Mixture(
-            wts, (1 - b[:, i]) * y[i] + b[:, i] * mean_t, np.sqrt((1 - b[:, i]) * v[i] + b[:, i] ** 2 * sd_t**2)
-        )
-        lo, hi = _interval(mix.quantile, level, interval)
-        theta[i] = [y[i], sigma[i], mix.mode(), mix.quantile(0.5), mix.mean, mix.sd, lo, hi]
-    theta = pd.DataFrame(theta, index=["y", "sigma", *rows]).T
+    def theta():
+        out = {}
+        b = v / (v + tau[:, None] ** 2)
+        for i in range(k):
+            sd_i = np.sqrt((1 - b[:, i]) * v[i] + b[:, i] ** 2 * sd_t**2)
+            mix = _Mixture(wts, (1 - b[:, i]) * y[i] + b[:, i] * mean_t, sd_i)
+            lo, hi = _interval(mix.quantile, level, interval)
+            out[i] = [y[i], sigma[i], mix.mode(), mix.quantile(0.5), mix.mean, mix.sd, lo, hi]
+        return pd.DataFrame(out, index=["y", "sigma", *rows]).T
 
     # marginal likelihood and Bayes factors (in favour of the null), only with proper priors (as bayesmeta)
     marglik, bf = np.nan, {"tau=0": np.nan, "mu=0": np.nan}
@@ -434,4 +499,4 @@ def bayesian_pool(
         lw = ll0 + prior.logpdf(tt) + np.log(jac) + np.log(w)
         top = lw.max()
         bf["mu=0"] = float(np.exp(top + np.log(np.exp(lw - top).sum()) - log_z2))
-    return BayesResult(posterior, theta, bf, marglik, prior.label, mu_prior, level, interval, k, tau_post, mu, pred)
+    return BayesResult(posterior, bf, marglik, prior.label, mu_prior, level, interval, k, tau_post, mu, pred, theta)
