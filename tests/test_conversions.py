@@ -176,11 +176,11 @@ def _ferber_rows(text):
     return hip, knee
 
 
-def test_printed_forms_are_converted_in_the_pipeline_and_say_so(tmp_path):
+def _ferber_printed_forms(tmp_path):
+    """studies.csv with Ferber 2015's AKPS arms filled as printed: hip as median and quartiles (n 60), knee as
+    mean with a 95% CI (n 50)."""
     import pandas as pd
 
-    from analysis import get_spec, load_studies, mean_difference
-    from analysis.manojlovic2021.contrasts import make_contrasts
     from analysis.manojlovic2021.load import default_path
 
     hip, knee = _ferber_rows(pd.read_csv(default_path("studies.csv"), dtype=str, keep_default_na=False))
@@ -191,6 +191,15 @@ def test_printed_forms_are_converted_in_the_pipeline_and_say_so(tmp_path):
             knee: dict(n="50", reported_as="mean_ci", mean="83.1", ci_low="80.2", ci_high="86.0", ci_level="0.95"),
         },
     )
+    return path
+
+
+def test_printed_forms_are_converted_in_the_pipeline_and_say_so(tmp_path):
+
+    from analysis import get_spec, load_studies, mean_difference
+    from analysis.manojlovic2021.contrasts import make_contrasts
+
+    path = _ferber_printed_forms(tmp_path)
     with pytest.warns(MissingDataWarning):
         studies = load_studies(path)
     effects, _ = make_contrasts(studies, get_spec("function_hip_only_vs_knee_only"))
@@ -280,16 +289,8 @@ def test_report_says_how_each_derived_number_was_derived(tmp_path):
     import pandas as pd
 
     from analysis.manojlovic2021.build import reproduce
-    from analysis.manojlovic2021.load import default_path
 
-    hip, knee = _ferber_rows(pd.read_csv(default_path("studies.csv"), dtype=str, keep_default_na=False))
-    _, path = _filled(
-        tmp_path,
-        {
-            hip: dict(n="60", reported_as="median_iqr", median="85", q1="77", q3="92"),
-            knee: dict(n="50", reported_as="mean_ci", mean="83.1", ci_low="80.2", ci_high="86.0", ci_level="0.95"),
-        },
-    )
+    path = _ferber_printed_forms(tmp_path)
     reproduce(tmp_path / "out", path)
     report = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
     assert "### Derived numbers" in report
