@@ -8,7 +8,7 @@ Markdown. The library knows nothing of any one review.
 """
 
 from .forest import AUDIT_COLUMNS, FOREST_COLUMNS, MODELS, AuditResult, audit_forest_plots, read_forest_plots
-from .report import audit_report
+from .report import audit_report, figure_stem
 from .revman_text import Printed, parse_revman_text
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "Printed",
     "audit_forest_plots",
     "audit_report",
+    "figure_stem",
     "parse_revman_text",
     "read_forest_plots",
 ]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
 
 from .forest import AuditResult
 
-__all__ = ["audit_report"]
+__all__ = ["audit_report", "figure_stem"]
 
 _CODES = {
     "se_as_sd": "an SD that is an SE (or the reverse)",
@@ -21,6 +22,11 @@ _CODES = {
     "study_rows": "follows discrepant study rows",
     "unexplained": "no single change explains it",
 }
+
+
+def figure_stem(name: str) -> str:
+    """The file stem of a figure's audit plot: "Analysis 1.1" -> "audit_analysis_1_1"."""
+    return "audit_" + (re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") or "figure")
 
 
 def _md_table(frame: pd.DataFrame) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .outputs import Writer, sha256, write_staged
 
-__all__ = ["reproduce", "write_all"]
+__all__ = ["reproduce", "write_all", "write_audit"]
 
 
 def write_all(
@@ -38,7 +38,7 @@ def write_all(
     from ..stats import influence, leave_one_out
     from .figures import coverage_chart, reviews_forest
     from .load import missing_values
-    from .multiverse import held, multiverse_summary, spec_multiverse
+    from .multiverse import held, multiverse_stem, multiverse_summary, spec_multiverse
     from .page import build_page
     from .pipeline import coverage_matrix, network_data, run_analysis, run_network
     from .report import build_report, results_table
@@ -89,14 +89,10 @@ def write_all(
         for target, mv in spec_multiverse(spec, studies, reviews).items():
             multiverses.append((spec, target, mv, fixed))
             if len(mv.table):
-                slug = (
-                    spec.name
-                    if target == "overall"
-                    else f"{spec.name}_{target.replace('&', '_').replace('-', '_').lower()}"
-                )
-                save_table(mv.to_frame(), f"multiverse_{slug}")
+                stem = multiverse_stem(spec.name, target)
+                save_table(mv.to_frame(), stem)
                 title = f"{spec.title}{'' if target == 'overall' else f' — {target}'}: {len(mv.table)} specifications"
-                save_figure(specification_curve(mv, title=title, measure=spec.measure).figure, f"multiverse_{slug}")
+                save_figure(specification_curve(mv, title=title, measure=spec.measure).figure, stem)
     summary = multiverse_summary(multiverses)
     save_table(summary, "multiverse")
     matrix = coverage_matrix(results)
@@ -127,17 +123,10 @@ def write_all(
     }
     audit = None
     if audit_path is not None:
-        from ..audit import audit_forest_plots, audit_report
-        from ..plotting import audit_plot
+        from ..audit import audit_forest_plots
 
         audit = audit_forest_plots(audit_path)
-        save_table(audit.table, "audit")
-        names = {}
-        for name, intervals in audit.intervals.items():
-            stem = "audit_" + "".join(c if c.isalnum() else "_" for c in name.lower()).strip("_")
-            save_figure(audit_plot(intervals, title=f"{name}: printed and recomputed").figure, stem)
-            names[name] = f"figures/{stem}.png"
-        writer.text(audit_report(audit, names), "audit.md")
+        write_audit(writer, audit, table_folder="tables")
     report = build_report(
         studies,
         reviews,
@@ -160,6 +149,19 @@ def write_all(
     )
     writer.text(page, "report.html")
     return manifest
+
+
+def write_audit(writer: Writer, audit, table_folder: str = "") -> None:
+    """An audit's ``audit.csv`` (in ``table_folder``), its side-by-side figures and ``audit.md``."""
+    from ..audit import audit_report, figure_stem
+    from ..plotting import audit_plot
+
+    writer.table(audit.table, "audit", folder=table_folder)
+    names = {}
+    for name, intervals in audit.intervals.items():
+        writer.figure(audit_plot(intervals, title=f"{name}: printed and recomputed").figure, figure_stem(name))
+        names[name] = f"figures/{figure_stem(name)}.png"
+    writer.text(audit_report(audit, names), "audit.md")
 
 
 def reproduce(

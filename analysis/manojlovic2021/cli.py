@@ -68,25 +68,15 @@ def _run(args) -> int:
     return 0
 
 
-def _slug(name: str) -> str:
-    return "".join(c if c.isalnum() else "_" for c in name).strip("_").lower() or "figure"
-
-
 def _audit(args) -> int:
-    from ..audit import audit_forest_plots, audit_report
-    from ..plotting import audit_plot
+    from ..audit import audit_forest_plots
+    from .build import write_audit
     from .outputs import sha256, write_staged
 
     result = audit_forest_plots(args.file)
 
     def build(writer):
-        writer.table(result.table, "audit", folder="")
-        figures = {}
-        for name, intervals in result.intervals.items():
-            slug = f"audit_{_slug(name)}"
-            writer.figure(audit_plot(intervals, title=f"{name}: printed and recomputed").figure, slug)
-            figures[name] = f"figures/{slug}.png"
-        writer.text(audit_report(result, figures), "audit.md")
+        write_audit(writer, result)
         return {"command": "python -m analysis audit", "input": str(args.file), "input_sha256": sha256(args.file),
                 "counts": result.counts}  # fmt: skip
 
@@ -112,7 +102,9 @@ def _data(args) -> int:
     if diff.empty:
         print(f"{args.files[0]} and {args.files[1]} agree in every cell")
         return 0
-    with __import__("pandas").option_context("display.width", 200, "display.max_colwidth", 60):
+    import pandas as pd
+
+    with pd.option_context("display.width", 200, "display.max_colwidth", 60):
         print(diff.to_string(index=False))
     print(f"{len(diff)} disagreement(s)")
     return 1

@@ -24,6 +24,7 @@ __all__ = [
     "DATA_DECISIONS",
     "POOL_DECISIONS",
     "held",
+    "multiverse_stem",
     "multiverse_summary",
     "paper_reference",
     "sensitivity",
@@ -162,6 +163,13 @@ def sensitivity(spec: AnalysisSpec, studies: pd.DataFrame, **options) -> pd.Data
     position = pd.DataFrame({n: [values[n].index(x) for x in out[n]] for n in order}, index=out.index)
     out = out.loc[position.sort_values(order, kind="stable").index].reset_index(drop=True)
     return out[order + cols[3:]]
+
+
+def multiverse_stem(analysis: str, target: str) -> str:
+    """File stem of a multiverse's table and figure: the analysis, and the subgroup when not "overall"."""
+    if target == "overall":
+        return f"multiverse_{analysis}"
+    return f"multiverse_{analysis}_{target.replace('&', '_').replace('-', '_').lower()}"
 
 
 def multiverse_summary(multiverses: list[tuple[AnalysisSpec, str, MultiverseResult, dict[str, str]]]) -> pd.DataFrame:

@@ -15,6 +15,8 @@ from html import escape
 import numpy as np
 import pandas as pd
 
+from ..audit.report import figure_stem
+from .multiverse import multiverse_stem
 from .report import PAPER_CLAIMS, _ci, _find, results_table
 from .specs import PROGRAM_LABELS
 
@@ -204,16 +206,11 @@ def build_page(
         mv = summary[summary["analysis"] == r.spec.name]
         for m in mv.itertuples(index=False):
             if m.specifications:
-                stem = (
-                    r.spec.name
-                    if m.target == "overall"
-                    else f"{r.spec.name}_{m.target.replace('&', '_').replace('-', '_').lower()}"
-                )
+                stem = multiverse_stem(r.spec.name, m.target)
                 html += (
                     f"<h4>Multiverse ({m.target})</h4><p>{m.specifications} specifications of the unstated decisions: "
                     f"estimates {m.estimate_min:.2f} to {m.estimate_max:.2f}, {100 * m.share_significant:.0f}% with a CI "
-                    f"that excludes 0.</p>"
-                    + _figure(figures, f"multiverse_{stem}", f"Specification curve: {r.spec.title}")
+                    f"that excludes 0.</p>" + _figure(figures, stem, f"Specification curve: {r.spec.title}")
                 )
         parts.append(f'<h3 id="analysis-{r.spec.name}">{escape(r.spec.title)}</h3>{html}')
     empty = [r.spec.title for r in results if r.k == 0]
@@ -241,8 +238,7 @@ def build_page(
         if len(bad):
             html += _table(bad[["figure", "row", "study", "quantity", "printed", "recomputed", "diagnosis", "detail"]])
         for name in audit.intervals:
-            key = "audit_" + re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
-            html += _figure(figures, key, f"{name}: printed and recomputed intervals")
+            html += _figure(figures, figure_stem(name), f"{name}: printed and recomputed intervals")
         sections.append(("audit", "Audit of the published forest plots", html))
 
     # Provenance
