@@ -93,7 +93,7 @@ def test_a_near_zero_prior_scale_gives_the_common_effect(studies):
 
 
 def test_published_heterogeneity_priors_match_bayesmeta():
-    from analysis.stats.bayes import rhodes_prior, turner_prior
+    from analysis import rhodes_prior, turner_prior
 
     ref = json.loads((Path(__file__).parent / "reference" / "heterogeneity_priors.json").read_text())
     tau = np.array(ref["tau"])

@@ -215,6 +215,7 @@ def test_the_wheel_carries_the_data_and_the_loader_finds_it(tmp_path, monkeypatc
     # Regression: analysis.audit was missing from the package list, so a wheel lacked it.
     for init in sorted((root / "analysis").rglob("__init__.py")):
         assert init.relative_to(root).as_posix() in names
+    assert "analysis/stats/heterogeneity_priors.csv" in names  # the published tau² priors
     for name in ("studies.csv", "reviews.csv", "README.md", "audit/template.csv", "audit/README.md"):
         assert f"analysis/manojlovic2021/data/{name}" in names
         packaged = zipfile.ZipFile(wheel).read(f"analysis/manojlovic2021/data/{name}")

@@ -12,8 +12,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..stats.bayes import TauPrior, bayesian_pool, rhodes_prior, tau_prior
+from ..stats.bayes import bayesian_pool
 from ..stats.pooling import pool
+from ..stats.priors import TauPrior, rhodes_prior, tau_prior
 from .specs import PROGRAM_LABELS, AnalysisSpec
 
 __all__ = ["BAYES_COLUMNS", "bayes_table", "priors"]

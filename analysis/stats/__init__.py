@@ -5,7 +5,7 @@ protocol of :mod:`analysis.stats.results`. Numbers follow R's metafor (and
 name the convention where metafor, meta and RevMan differ).
 """
 
-from .bayes import BayesResult, TauPrior, bayesian_pool, rhodes_prior, tau_prior, turner_prior
+from .bayes import BayesResult, bayesian_pool
 from .bias import (
     EggerResult,
     PermutationResult,
@@ -45,6 +45,7 @@ from .inference import TESTS
 from .multiverse import MultiverseResult, multiverse
 from .network import NMA_METHODS, NetworkResult, network_meta_analysis
 from .pooling import PoolBatch, PoolResult, Tau2Interval, pool, tau2_confint
+from .priors import TauPrior, rhodes_prior, tau_prior, turner_prior
 from .regression import MetaRegression, meta_regression
 from .results import Result, TableResult, format_p
 from .robustness import baujat, cumulative, gosh, influence, leave_one_out
