@@ -37,6 +37,8 @@ from .manojlovic2021 import (
 from .manojlovic2021.figures import coverage_chart, reviews_forest
 from .plotting import (
     baujat_plot,
+    bayes_forest,
+    bayes_posterior,
     cumulative_plot,
     forest_plot,
     forest_rows,
@@ -128,6 +130,8 @@ __all__ = [
     "baujat",
     "bayesian_pool",
     "baujat_plot",
+    "bayes_forest",
+    "bayes_posterior",
     "change_sd",
     "combine_arms",
     "coverage_chart",

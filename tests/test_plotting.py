@@ -165,3 +165,21 @@ def test_reviews_and_coverage_charts(studies):
 def test_nothing_is_shown(monkeypatch, studies):
     monkeypatch.setattr(plt, "show", lambda *a, **k: pytest.fail("plt.show called"))
     forest_plot(run_analysis(get_spec("paper_function_akps"), studies))
+
+
+def test_bayes_figures():
+    from analysis import bayes_forest, bayes_posterior, bayesian_pool, datasets, tau_prior
+
+    d = datasets.bcg()
+    prior = tau_prior("half_normal", scale=0.5)
+    res = bayesian_pool(d["yi"], d["vi"], tau_prior=prior)
+    ax = bayes_forest(res, labels=d["author"], measure="log RR")
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels[:2] == list(d["author"][:2]) and labels[-2:] == ["Effect (mu)", "Prediction (new trial)"]
+    pred = [line for line in ax.lines if line.get_linewidth() == 2][0]
+    np.testing.assert_allclose(pred.get_xdata(), res.posterior.loc[["ci_low", "ci_high"], "predictive"])
+    ax = bayes_posterior(res, prior)
+    curve = ax.lines[0]
+    np.testing.assert_allclose(curve.get_ydata(), res.tau_pdf(curve.get_xdata()))
+    assert "half-normal" in ax.get_legend().get_texts()[1].get_text()
+    plt.close("all")

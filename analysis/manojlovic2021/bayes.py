@@ -12,12 +12,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..stats.bayes import bayesian_pool
+from ..stats.bayes import BayesResult, bayesian_pool
 from ..stats.pooling import pool
 from ..stats.priors import TauPrior, rhodes_prior, tau_prior
 from .specs import PROGRAM_LABELS, AnalysisSpec
 
-__all__ = ["BAYES_COLUMNS", "bayes_table", "priors"]
+__all__ = ["BAYES_COLUMNS", "bayes_fits", "bayes_table", "priors"]
 
 BAYES_COLUMNS = ["analysis", "group", "k", "model", "prior", "estimate", "ci_low", "ci_high", "tau", "tau_ci_high"]
 
@@ -49,18 +49,37 @@ def priors(spec: AnalysisSpec, effects: pd.DataFrame) -> list[tuple[str, TauPrio
     return out
 
 
-def bayes_table(spec: AnalysisSpec, effects: pd.DataFrame) -> pd.DataFrame:
-    """REML, REML + Hartung-Knapp and the Bayesian results (both priors) for every pooled row of an
-    analysis with 1 to ``spec.bayes_max_k`` comparisons; empty otherwise."""
-    k = len(effects)
-    if k == 0 or k > spec.bayes_max_k:
-        return pd.DataFrame(columns=BAYES_COLUMNS)
+def _groups(spec: AnalysisSpec, effects: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
     groups = [("overall", effects)]
     if spec.subgroup == "program" and effects["experimental_program"].nunique() > 1:
         groups += [(PROGRAM_LABELS[g], e) for g, e in effects.groupby("experimental_program", sort=False)]
-    rows = []
+    return groups
+
+
+def bayes_fits(spec: AnalysisSpec, effects: pd.DataFrame) -> dict[tuple[str, str], BayesResult]:
+    """(group, "primary" | "sensitivity") -> the Bayesian fit, for analyses with 1 to ``spec.bayes_max_k``
+    comparisons (empty otherwise)."""
+    if len(effects) == 0 or len(effects) > spec.bayes_max_k:
+        return {}
     the_priors = priors(spec, effects)
-    for group, e in groups:
+    return {
+        (group, role): bayesian_pool(
+            e["yi"].to_numpy(float), e["vi"].to_numpy(float), tau_prior=prior, level=spec.level
+        )
+        for group, e in _groups(spec, effects)
+        for role, prior in the_priors
+    }
+
+
+def bayes_table(spec: AnalysisSpec, effects: pd.DataFrame, fits: dict | None = None) -> pd.DataFrame:
+    """REML, REML + Hartung-Knapp and the Bayesian results (both priors) for every pooled row of an
+    analysis with 1 to ``spec.bayes_max_k`` comparisons; empty otherwise. ``fits``: :func:`bayes_fits`,
+    if already computed."""
+    fits = bayes_fits(spec, effects) if fits is None else fits
+    if not fits:
+        return pd.DataFrame(columns=BAYES_COLUMNS)
+    rows = []
+    for group, e in _groups(spec, effects):
         y, v = e["yi"].to_numpy(float), e["vi"].to_numpy(float)
         base = dict(analysis=spec.name, group=group, k=len(y))
         for test, model in (("z", spec.method), ("knha", f"{spec.method} + Hartung-Knapp")):
@@ -69,10 +88,10 @@ def bayes_table(spec: AnalysisSpec, effects: pd.DataFrame) -> pd.DataFrame:
             r = pool(y, v, method=spec.method, test=test, level=spec.level)
             rows.append({**base, "model": model, "prior": "", "estimate": r.estimate, "ci_low": r.ci_low,
                          "ci_high": r.ci_high, "tau": np.sqrt(r.tau2), "tau_ci_high": np.nan})  # fmt: skip
-        for role, prior in the_priors:
-            b = bayesian_pool(y, v, tau_prior=prior, level=spec.level)
+        for role in ("primary", "sensitivity"):
+            b = fits[(group, role)]
             post = b.posterior
-            rows.append({**base, "model": f"Bayesian ({role} prior)", "prior": prior.label,
+            rows.append({**base, "model": f"Bayesian ({role} prior)", "prior": b.prior,
                          "estimate": post.loc["median", "mu"], "ci_low": post.loc["ci_low", "mu"],
                          "ci_high": post.loc["ci_high", "mu"], "tau": post.loc["median", "tau"],
                          "tau_ci_high": post.loc["ci_high", "tau"]})  # fmt: skip

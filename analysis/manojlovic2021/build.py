@@ -27,6 +27,8 @@ def write_all(
 
     from .. import __version__
     from ..plotting import (
+        bayes_forest,
+        bayes_posterior,
         forest_plot,
         forest_rows,
         influence_plot,
@@ -36,6 +38,7 @@ def write_all(
         specification_curve,
     )
     from ..stats import influence, leave_one_out
+    from .bayes import priors
     from .figures import coverage_chart, reviews_forest
     from .load import missing_values
     from .multiverse import held, multiverse_stem, multiverse_summary, spec_multiverse
@@ -57,6 +60,11 @@ def write_all(
             save_figure(ax.figure, f"forest_{r.spec.name}")
         if len(r.bayes):
             save_table(r.bayes, f"bayes_{r.spec.name}")
+            fit = r.bayes_fits[("overall", "primary")]
+            labels = r.effects["study"] + ": " + r.effects["comparison"]
+            save_figure(bayes_forest(fit, labels=labels, measure=r.spec.measure).figure, f"bayes_forest_{r.spec.name}")
+            prior = priors(r.spec, r.effects)[0][1]
+            save_figure(bayes_posterior(fit, prior, title=r.spec.title).figure, f"bayes_tau_{r.spec.name}")
         if r.k >= 3:  # case-deletion diagnostics need at least three comparisons
             yi, vi, labels = r.effects["yi"], r.effects["vi"], r.effects["study"] + ": " + r.effects["comparison"]
             opts = dict(method=r.spec.method, test=r.spec.test, labels=labels)

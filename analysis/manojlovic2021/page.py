@@ -200,6 +200,8 @@ def build_page(
             html += "<h4>Few trials: REML, Hartung-Knapp and Bayesian random effects</h4>" + _table(
                 b[["group", "k", "model", "prior", "result", "tau"]]
             )
+            html += _figure(figures, f"bayes_forest_{r.spec.name}", f"Bayesian shrinkage estimates: {r.spec.title}")
+            html += _figure(figures, f"bayes_tau_{r.spec.name}", f"Prior and posterior of tau: {r.spec.title}")
         html += "<h4>Comparisons (each study links to its source)</h4>" + _table(eff, links)
         html += "<h4>Decisions</h4>" + _decisions(r.spec)
         html += _figure(figures, f"influence_{r.spec.name}", f"Influence diagnostics: {r.spec.title}")

@@ -53,12 +53,19 @@ class AnalysisResult(Result):
         return len(self.effects)
 
     @cached_property
+    def bayes_fits(self) -> dict:
+        """For analyses with few comparisons (``spec.bayes_max_k``): the exact Bayesian fits, by
+        (group, "primary" | "sensitivity") prior (:func:`bayes.bayes_fits`)."""
+        from .bayes import bayes_fits
+
+        return bayes_fits(self.spec, self.effects)
+
+    @cached_property
     def bayes(self) -> pd.DataFrame:
-        """For analyses with few comparisons (``spec.bayes_max_k``): REML, REML + Hartung-Knapp and the
-        exact Bayesian result under two priors, for every pooled row (:func:`bayes.bayes_table`)."""
+        """REML, REML + Hartung-Knapp and the Bayesian results side by side (:func:`bayes.bayes_table`)."""
         from .bayes import bayes_table
 
-        return bayes_table(self.spec, self.effects)
+        return bayes_table(self.spec, self.effects, self.bayes_fits)
 
     @property
     def overall(self) -> PoolResult | None:

@@ -5,6 +5,7 @@ the backend, and take their words (measure, favours labels, titles) as arguments
 """
 
 from .audit import audit_plot
+from .bayes import bayes_forest, bayes_posterior
 from .diagnostics import baujat_plot, cumulative_plot, gosh_plot, influence_plot, leave_one_out_plot
 from .forest import forest_plot, interval_plot
 from .funnel import funnel_plot
@@ -16,6 +17,8 @@ __all__ = [
     "ROW_KINDS",
     "ForestData",
     "audit_plot",
+    "bayes_forest",
+    "bayes_posterior",
     "baujat_plot",
     "cumulative_plot",
     "forest_data",
