@@ -42,7 +42,7 @@ def bayes_forest(result, *, labels=None, ax=None, title: str | None = None, meas
     ax.set_xlabel(f"{measure} ({100 * result.level:g}% {result.interval} intervals)")
     ax.plot([], [], "s", color="#9a9a9a", label="as reported")
     ax.plot([], [], "o", color=STYLE["study"], label="shrinkage estimate")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, fontsize=8, frameon=False)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16 - 0.6 / (k + 3)), ncol=2, fontsize=8, frameon=False)
     ax.set_title(title or f"Bayesian random effects; tau prior: {result.prior}", loc="left", fontsize=9)
     return ax
 
