@@ -204,3 +204,15 @@ def test_shipped_template_has_the_format_columns():
     template = default_path("studies.csv").parent / "audit" / "template.csv"
     assert template.read_text(encoding="utf-8").strip().split(",") == list(FOREST_COLUMNS)
     assert (template.parent / "README.md").exists()
+
+
+def test_weights_alone_off_are_not_blamed_on_study_rows(tmp_path):
+    """Regression: with every study's estimate and CI reproduced, wrong weights were diagnosed 'study_rows'."""
+    plot = pd.read_csv(REFERENCE, dtype=str, keep_default_na=False)
+    fig = plot[plot["figure"] == "Analysis 1.2"].copy()
+    studies = fig["row_type"] == "study"
+    fig.loc[studies, "weight"] = [f"{100 / studies.sum():.1f}"] * int(studies.sum())  # equal weights printed
+    t = _audit(fig, tmp_path)
+    weights = t[(t["quantity"] == "weight") & (t["verdict"] == "discrepant") & ~t["study"].isin(["Total"])]
+    assert len(weights) and "study_rows" not in set(weights["diagnosis"])
+    assert (weights["diagnosis"] == "unexplained").sum() >= len(weights) - 1  # one equal weight may match the other model

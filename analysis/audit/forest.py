@@ -299,6 +299,12 @@ def audit_forest_plots(path: Path | str) -> AuditResult:
             study_rows.append((r, values, found))
             records += found
         bad_studies = {r["study"] for r, _, f in study_rows if any(x["verdict"] == "discrepant" for x in f)}
+        if not any(x["verdict"] == "discrepant" and x["quantity"] in _INTERVAL for _, _, f in study_rows for x in f):
+            # weights alone are off while every study's own numbers reproduce: no study row explains them
+            for _, _, f in study_rows:
+                for x in f:
+                    if x["diagnosis"] == "study_rows":
+                        x["diagnosis"], x["detail"] = "unexplained", "every study's estimate and CI reproduce"
         pooled_rows = []
         for i, r in rows[rows["row_type"] != "study"].iterrows():
             if r["row_type"] == "total":
