@@ -215,4 +215,6 @@ def test_weights_alone_off_are_not_blamed_on_study_rows(tmp_path):
     t = _audit(fig, tmp_path)
     weights = t[(t["quantity"] == "weight") & (t["verdict"] == "discrepant") & ~t["study"].isin(["Total"])]
     assert len(weights) and "study_rows" not in set(weights["diagnosis"])
-    assert (weights["diagnosis"] == "unexplained").sum() >= len(weights) - 1  # one equal weight may match the other model
+    assert (weights["diagnosis"] == "unexplained").sum() >= len(
+        weights
+    ) - 1  # one equal weight may match the other model

@@ -181,5 +181,10 @@ def test_bayes_figures():
     ax = bayes_posterior(res, prior)
     curve = ax.lines[0]
     np.testing.assert_allclose(curve.get_ydata(), res.tau_pdf(curve.get_xdata()))
-    assert "half-normal" in ax.get_legend().get_texts()[1].get_text()
+    assert "half-normal" in ax.get_legend().get_texts()[-1].get_text()
+    ax = bayes_posterior(res, parameter="mu", measure="log RR")
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), res.mu_pdf(ax.lines[0].get_xdata()))
+    assert ax.get_xlabel() == "log RR"
+    with pytest.raises(ValueError, match="parameter"):
+        bayes_posterior(res, parameter="sigma")
     plt.close("all")

@@ -47,21 +47,36 @@ def bayes_forest(result, *, labels=None, ax=None, title: str | None = None, meas
     return ax
 
 
-def bayes_posterior(result, prior=None, *, ax=None, title: str | None = None):
-    """The posterior density of tau, with the prior's density (``prior``: a :class:`analysis.TauPrior`)
-    dashed for comparison. Returns the Axes."""
+def bayes_posterior(
+    result, prior=None, *, parameter: str = "tau", ax=None, title: str | None = None, measure: str = "mu"
+):
+    """A posterior density: ``parameter="tau"`` (with the prior's density dashed when ``prior``, a
+    :class:`analysis.TauPrior`, is given), ``"mu"`` or ``"predictive"`` (a new trial's effect), with the
+    credible interval shaded. Returns the Axes."""
     import matplotlib.pyplot as plt
 
+    if parameter not in ("tau", "mu", "predictive"):
+        raise ValueError(f"parameter must be 'tau', 'mu' or 'predictive'; got {parameter!r}")
     if ax is None:
         _, ax = plt.subplots(figsize=(5.5, 3.2))
-    hi = result.tau_quantile(0.995)
-    t = np.linspace(0, hi, 400)
-    ax.plot(t, result.tau_pdf(t), color=STYLE["study"], lw=1.5, label="posterior")
-    if prior is not None:
-        ax.plot(t, prior.pdf(t), color=STYLE["extra"], lw=1.2, ls="--", label=f"prior: {prior.label}")
-    ax.set_xlim(0, hi)
+    quantile = getattr(result, f"{parameter}_quantile")
+    pdf = getattr(result, f"{parameter}_pdf")
+    lo = 0.0 if parameter == "tau" else quantile(0.0005)
+    hi = quantile(0.9995)
+    x = np.linspace(lo, hi, 400)
+    ax.plot(x, pdf(x), color=STYLE["study"], lw=1.5, label="posterior")
+    ci = result.posterior.loc[["ci_low", "ci_high"], parameter].to_numpy(float)
+    inside = (x >= ci[0]) & (x <= ci[1])
+    ax.fill_between(x[inside], pdf(x[inside]), color=STYLE["study"], alpha=0.15, lw=0,
+                    label=f"{100 * result.level:g}% {result.interval} interval")  # fmt: skip
+    if prior is not None and parameter == "tau":
+        ax.plot(x, prior.pdf(x), color=STYLE["extra"], lw=1.2, ls="--", label=f"prior: {prior.label}")
+    if parameter != "tau":
+        ax.axvline(0, color="grey", lw=0.8)
+    ax.set_xlim(lo, hi)
     ax.set_ylim(bottom=0)
-    ax.set_xlabel("tau (between-trial standard deviation)")
+    names = {"tau": "tau (between-trial standard deviation)", "mu": measure, "predictive": f"{measure} of a new trial"}
+    ax.set_xlabel(names[parameter])
     ax.set_ylabel("density")
     ax.legend(fontsize=8, frameon=False)
     if title:
