@@ -201,3 +201,34 @@ def test_a_batch_is_its_own_type_whose_rows_are_results():
     single = pool(y[0, :3], v[0, :3], method="DL")
     assert first.estimate == pytest.approx(single.estimate) and first.tau2 == pytest.approx(single.tau2)
     assert list(first.yi) == list(single.yi)
+
+
+PRED = json.loads((Path(__file__).parent / "reference" / "regression_predict_reference.json").read_text())
+
+
+@pytest.mark.parametrize("key", sorted(PRED["fits"]))
+def test_predict_and_wald_tests_match_metafor(key):
+    method, test = key.split("_")
+    fit = meta_regression(REF["yi"], REF["vi"], np.column_stack([np.ones(13), REF["ablat"], REF["year"]]),
+                          method=method, test=test, root="metafor")  # fmt: skip
+    want = PRED["fits"][key]
+    new = np.column_stack([np.ones(3), np.asarray(PRED["newmods"], float)])
+    got = fit.predict(new)
+    for col, ref in (
+        ("pred", "pred"),
+        ("se", "se"),
+        ("ci_low", "ci_lb"),
+        ("ci_high", "ci_ub"),
+        ("pi_low", "pi_lb"),
+        ("pi_high", "pi_ub"),
+    ):
+        np.testing.assert_allclose(got[col], want[ref], rtol=1e-6, err_msg=col)
+    for coefs, ref in ((["x1"], "btt2"), (["x1", "x2"], "btt23")):
+        w = fit.wald_test(coefs).to_frame().iloc[0]
+        assert w["statistic"] == pytest.approx(want[ref]["stat"], rel=1e-6)
+        assert w["pvalue"] == pytest.approx(want[ref]["p"], rel=1e-6)
+    assert fit.wald_test(["x1", "x2"]).to_frame()["statistic"].iloc[0] == pytest.approx(
+        fit.qm, rel=1e-12
+    )  # QM is btt = all moderators
+    with pytest.raises(ValueError, match="coefs"):
+        fit.wald_test(["nope"])

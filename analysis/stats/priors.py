@@ -46,10 +46,14 @@ def tau_prior(name: str, *, scale: float = 0.5, df: float = 3.0, upper: float = 
     name = name.lower()
     if name in ("half_normal", "halfnormal"):
         _positive(scale, "scale")
-        return TauPrior(f"half-normal(scale={scale:g})", lambda t: _on_half(t, _normal_logpdf(t, 0.0, scale) + np.log(2.0)))
+        return TauPrior(
+            f"half-normal(scale={scale:g})", lambda t: _on_half(t, _normal_logpdf(t, 0.0, scale) + np.log(2.0))
+        )
     if name in ("half_cauchy", "halfcauchy"):
         _positive(scale, "scale")
-        return TauPrior(f"half-Cauchy(scale={scale:g})", lambda t: _on_half(t, _t_logpdf(t, 1.0, 0.0, scale) + np.log(2.0)))
+        return TauPrior(
+            f"half-Cauchy(scale={scale:g})", lambda t: _on_half(t, _t_logpdf(t, 1.0, 0.0, scale) + np.log(2.0))
+        )
     if name in ("half_t", "half_student_t"):
         _positive(scale, "scale")
         _positive(df, "df")

@@ -18,7 +18,7 @@ from scipy import stats
 
 from .engine import Data, DesignData, estimate_tau2, normalise_method
 from .inference import check_test, critical_value, knha_scale, uses_t
-from .results import Result
+from .results import Result, TableResult
 
 __all__ = ["MetaRegression", "meta_regression"]
 
@@ -83,6 +83,42 @@ class MetaRegression(Result):
             }
         )
 
+    def wald_test(self, coefs) -> TableResult:
+        """Wald test that the coefficients ``coefs`` (names or positions) are all 0 (metafor's ``btt``):
+        χ²(m) under z, F(m, k - p) under t, knha and adhoc (with the scaled covariance).
+        Checked against metafor 3.8-1 ``anova(fit, btt = ...)`` (tests/reference/regression_predict_reference.R)."""
+        wanted = list(np.atleast_1d(coefs))
+        idx = [self.names.index(c) if c in self.names else (int(c) if not isinstance(c, str) else -1) for c in wanted]
+        if not idx or len(set(idx)) != len(idx) or not all(0 <= j < len(self.names) for j in idx):
+            raise ValueError(f"coefs must name distinct coefficients of {list(self.names)}; got {coefs!r}")
+        stat, m, pval = _wald(self.beta, self.vb, idx, self.test, self.qe_df)
+        df2 = self.qe_df if uses_t(self.test) else np.nan
+        frame = pd.DataFrame({"terms": [", ".join(self.names[j] for j in idx)], "statistic": [stat],
+                              "df1": [m], "df2": [df2], "pvalue": [pval]})  # fmt: skip
+        return TableResult("Wald test", frame, {"test": "F" if uses_t(self.test) else "chi2"})
+
+    def predict(self, new_X: ArrayLike, *, level: float | None = None) -> TableResult:
+        """Predicted average effect at moderator values ``new_X`` (rows of the design, intercept column
+        included; a DataFrame's columns matched by name), with its CI and the prediction interval of a
+        new study's effect: pred ± crit √(se² + tau²), crit z or t(k - p) as the fit's test (metafor's
+        ``predict.rma``; checked against metafor 3.8-1)."""
+        level = self.level if level is None else level
+        if isinstance(new_X, pd.DataFrame):
+            X = new_X.reindex(columns=list(self.names)).to_numpy(float)
+        else:
+            X = np.atleast_2d(np.asarray(new_X, float))
+        if X.shape[1] != len(self.names) or not np.isfinite(X).all():
+            raise ValueError(
+                f"new_X needs finite values for {list(self.names)} (intercept included); got shape {X.shape}"
+            )
+        pred = X @ self.beta
+        se = np.sqrt(np.einsum("ij,jk,ik->i", X, self.vb, X))
+        crit, _ = critical_value(level, np.full(len(pred), self.df), np.zeros(len(pred)))
+        half = crit * np.sqrt(se**2 + self.tau2)
+        frame = pd.DataFrame({"pred": pred, "se": se, "ci_low": pred - crit * se, "ci_high": pred + crit * se,
+                              "pi_low": pred - half, "pi_high": pred + half})  # fmt: skip
+        return TableResult("Predicted effects", frame, {"level": level, "test": self.test})
+
     def _title(self) -> str:
         return f"Mixed-effects meta-regression ({self.method}, test={self.test}; k = {self.k})"
 
@@ -95,6 +131,15 @@ class MetaRegression(Result):
             f"Test of moderators: {name}({df}) = {self.qm:.4f}, p = {self.qm_pvalue:.4g}",
         ]
         return lines + super()._summary_lines()
+
+
+def _wald(beta: np.ndarray, vb: np.ndarray, idx: list[int], test: str, resid_df: int) -> tuple[float, int, float]:
+    """Wald test that the coefficients ``idx`` are all 0: χ²(m), or F(m, k - p) under t tests (metafor's QM / btt)."""
+    b, V = beta[idx], vb[np.ix_(idx, idx)]
+    q, m = float(b @ np.linalg.solve(V, b)), len(idx)
+    if uses_t(test):
+        return q / m, m, float(stats.f.sf(q / m, m, resid_df))
+    return q, m, float(stats.chi2.sf(q, m))
 
 
 def _design(X: ArrayLike, k: int) -> tuple[np.ndarray, tuple[str, ...]]:
@@ -189,14 +234,7 @@ def meta_regression(
         qe = float(d.common_effect[0][0])
         intercept = [j for j in range(p) if np.all(X[:, j] == 1)]
         btt = [j for j in range(p) if j not in intercept] or list(range(p))
-        b, V = beta[btt], vb[np.ix_(btt, btt)]
-        qm = float(b @ np.linalg.solve(V, b))
-        m = len(btt)
-        if uses_t(test):
-            qm /= m
-            qm_p = float(stats.f.sf(qm, m, k - p))
-        else:
-            qm_p = float(stats.chi2.sf(qm, m))
+        qm, m, qm_p = _wald(beta, vb, btt, test, k - p)
         r2 = np.nan
         if intercept and method != "EE":
             d0 = Data.from_padded(y[:, None, None], v[:, None, None])
