@@ -232,3 +232,27 @@ def test_predict_and_wald_tests_match_metafor(key):
     )  # QM is btt = all moderators
     with pytest.raises(ValueError, match="coefs"):
         fit.wald_test(["nope"])
+
+
+PERM = json.loads((Path(__file__).parent / "reference" / "regression_permutest_reference.json").read_text())
+
+
+@pytest.mark.parametrize("key", sorted(PERM["fits"]))
+def test_regression_permutation_test_matches_metafor_permutest(key):
+    from analysis.stats.regression import regression_permutation_test
+
+    method, test = key.split("_")
+    X = np.column_stack([np.ones(7), PERM["ablat"]])
+    res = regression_permutation_test(PERM["yi"], PERM["vi"], X, method=method, test=test, exact=True)
+    want = PERM["fits"][key]
+    assert res.n_permutations == 5040 and res.exact and "moderators" in res.summary()
+    assert res.statistic == pytest.approx(want["QM"], rel=1e-6)
+    if method == "DL":  # every ordering fits: the exact p-value is metafor's to the last digit
+        assert res.pvalue == pytest.approx(want["QMp"], rel=1e-12)
+    else:  # metafor drops orderings whose REML fit does not converge
+        assert res.pvalue == pytest.approx(want["QMp"], abs=2e-3)
+    seeded = regression_permutation_test(
+        PERM["yi"], PERM["vi"], X, method=method, test=test, n_permutations=200, seed=1
+    )
+    again = regression_permutation_test(PERM["yi"], PERM["vi"], X, method=method, test=test, n_permutations=200, seed=1)
+    assert not seeded.exact and seeded.pvalue == again.pvalue and seeded.statistic == pytest.approx(res.statistic)

@@ -46,7 +46,7 @@ from .multiverse import MultiverseResult, multiverse
 from .network import NMA_METHODS, NetworkResult, network_meta_analysis
 from .pooling import PoolBatch, PoolResult, Tau2Interval, pool, tau2_confint
 from .priors import TauPrior, rhodes_prior, tau_prior, turner_prior
-from .regression import MetaRegression, meta_regression
+from .regression import MetaRegression, meta_regression, regression_permutation_test
 from .results import Result, TableResult, format_p
 from .robustness import baujat, cumulative, gosh, influence, leave_one_out
 from .subgroups import TAU2_SCOPES, SubgroupResult, subgroup_analysis
@@ -99,6 +99,7 @@ __all__ = [
     "pool",
     "r_from_sds",
     "rank_test",
+    "regression_permutation_test",
     "rhodes_prior",
     "sd_from_ci",
     "sd_from_se",

@@ -278,6 +278,7 @@ class PermutationResult(Result):
     exact: bool
     seed: Any
     distribution: np.ndarray = field(repr=False)
+    tested: str = "subgroup differences"
 
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame(
@@ -287,9 +288,7 @@ class PermutationResult(Result):
 
     def _title(self) -> str:
         kind = "exact" if self.exact else f"{self.n_permutations} random, seed {self.seed}"
-        return (
-            f"Permutation test for subgroup differences ({kind}): statistic {self.statistic:.4f}, p = {self.pvalue:.4g}"
-        )
+        return f"Permutation test for {self.tested} ({kind}): statistic {self.statistic:.4f}, p = {self.pvalue:.4g}"
 
 
 def _label_arrangements(codes: np.ndarray) -> np.ndarray:
