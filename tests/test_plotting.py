@@ -188,3 +188,23 @@ def test_bayes_figures():
     with pytest.raises(ValueError, match="parameter"):
         bayes_posterior(res, parameter="sigma")
     plt.close("all")
+
+
+def test_bubble_plot():
+    import json
+    from pathlib import Path
+
+    from analysis import bubble_plot, meta_regression
+
+    ref = json.loads((Path(__file__).parent / "reference" / "regression_reference.json").read_text())
+    y, v, lat, year = (np.asarray(ref[k], float) for k in ("yi", "vi", "ablat", "year"))
+    fit = meta_regression(y, v, np.column_stack([np.ones(len(y)), lat]))
+    ax = bubble_plot(fit, y, v, lat, xlabel="absolute latitude", ylabel="log RR")
+    sizes = ax.collections[0].get_sizes()
+    w = 1 / (v + fit.tau2)
+    np.testing.assert_allclose(sizes, 400 * w / w.max())  # area proportional to the study's weight
+    line = ax.lines[0]
+    np.testing.assert_allclose(line.get_ydata(), fit.beta[0] + fit.beta[1] * line.get_xdata())
+    with pytest.raises(ValueError, match="one moderator"):
+        bubble_plot(meta_regression(y, v, np.column_stack([np.ones(len(y)), lat, year])), y, v, lat)
+    plt.close("all")

@@ -6,7 +6,7 @@ the backend, and take their words (measure, favours labels, titles) as arguments
 
 from .audit import audit_plot
 from .bayes import bayes_forest, bayes_posterior
-from .diagnostics import baujat_plot, cumulative_plot, gosh_plot, influence_plot, leave_one_out_plot
+from .diagnostics import baujat_plot, bubble_plot, cumulative_plot, gosh_plot, influence_plot, leave_one_out_plot
 from .forest import forest_plot, interval_plot
 from .funnel import funnel_plot
 from .layout import ROW_KINDS, ForestData, forest_data, forest_rows
@@ -19,6 +19,7 @@ __all__ = [
     "audit_plot",
     "bayes_forest",
     "bayes_posterior",
+    "bubble_plot",
     "baujat_plot",
     "cumulative_plot",
     "forest_data",

@@ -10,7 +10,7 @@ import numpy as np
 
 from .forest import STYLE, interval_plot
 
-__all__ = ["baujat_plot", "cumulative_plot", "gosh_plot", "influence_plot", "leave_one_out_plot"]
+__all__ = ["baujat_plot", "bubble_plot", "cumulative_plot", "gosh_plot", "influence_plot", "leave_one_out_plot"]
 
 
 def _table(result):
@@ -75,3 +75,29 @@ def cumulative_plot(result, *, ax=None, xlabel: str = "Cumulative pooled estimat
     """Pooled estimate and CI as studies are added (:func:`analysis.cumulative`); returns the Axes."""
     frame = _table(result)
     return interval_plot(frame, labels=[f"+ {s}" for s in frame["study"]], ax=ax, xlabel=xlabel, title=title)
+
+
+def bubble_plot(fit, yi, vi, x, *, ax=None, xlabel: str = "moderator", ylabel: str = "Effect"):
+    """Meta-regression bubble plot: each study's effect ``yi`` against its moderator value ``x``, the
+    point's area proportional to its weight 1/(vi + tau²) in ``fit`` (a :class:`analysis.MetaRegression`
+    with an intercept and this one moderator), with the fitted line and its confidence band.
+    Returns the Axes."""
+    import matplotlib.pyplot as plt
+
+    if len(fit.names) != 2:
+        raise ValueError(f"bubble_plot needs a fit with an intercept and one moderator; got terms {list(fit.names)}")
+    y, v, x = (np.asarray(a, float) for a in (yi, vi, x))
+    if not (y.shape == v.shape == x.shape):
+        raise ValueError("yi, vi and x need one value per study")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5.5, 4.0))
+    w = 1 / (v + fit.tau2)
+    ax.scatter(x, y, s=400 * w / w.max(), facecolor="none", edgecolor=STYLE["study"], lw=1.2)
+    grid = np.linspace(x.min(), x.max(), 100)
+    pred = fit.predict(np.column_stack([np.ones_like(grid), grid])).to_frame()
+    ax.plot(grid, pred["pred"], color="black", lw=1.2)
+    ax.fill_between(grid, pred["ci_low"], pred["ci_high"], color="grey", alpha=0.2, lw=0)
+    ax.axhline(0, color="grey", lw=0.8, ls=":")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    return ax
