@@ -19,7 +19,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["BOOL", "FLOAT", "INT", "REQUIRED", "TEXT", "Checks", "DataError", "MissingDataWarning", "Problem", "parse"]
+__all__ = [
+    "BOOL", "FLOAT", "INT", "REQUIRED", "TEXT", "Checks", "DataError", "MissingDataWarning", "Problem", "parse",
+    "printed_cells",
+]  # fmt: skip
 
 #: Column kinds (besides a tuple of allowed values).
 TEXT, REQUIRED, FLOAT, INT, BOOL = "text", "required", "float", "int", "bool"
@@ -297,6 +300,14 @@ def parse(
                 problems.append(Problem(lines[i], i + 1, col, f"{cells.iloc[i]!r} is not one of {allowed}{suffix}"))
         out[col] = value
     return pd.DataFrame(out), problems, lines
+
+
+def printed_cells(path: Path, columns: list[str]) -> pd.DataFrame:
+    """The data rows of a file that :func:`parse` accepted, as the text printed in each cell (stripped):
+    for what the typed values lose, such as the decimals of "1.20". Rows align with :func:`parse`'s."""
+    text = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig", skip_blank_lines=True)
+    text = text.rename(columns=str.strip).loc[:, list(columns)].map(str.strip)
+    return text[(text != "").any(axis=1)].reset_index(drop=True)
 
 
 class Checks:

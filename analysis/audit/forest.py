@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..reader import FLOAT, INT, REQUIRED, TEXT, Checks, DataError, Problem, parse
+from ..reader import FLOAT, INT, REQUIRED, TEXT, Checks, DataError, Problem, parse, printed_cells
 from ..stats.effects import hedges_g, mean_difference
 from ..stats.pooling import pool
 from ..stats.results import Result
@@ -119,11 +119,8 @@ def read_forest_plots(path: Path | str) -> tuple[pd.DataFrame, pd.DataFrame]:
     problems = problems + _check(frame, lines)
     if problems:
         raise DataError(path, sorted(problems, key=lambda p: (p.line or 0, p.column or "")))
-    text = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig", skip_blank_lines=True)
-    text = text.rename(columns=str.strip).loc[:, list(FOREST_COLUMNS)].map(str.strip)
-    text = text[text.apply(lambda r: any(r.to_numpy(dtype=str) != ""), axis=1)].reset_index(drop=True)
     frame.attrs["source"] = str(path)
-    return frame, text
+    return frame, printed_cells(path, list(FOREST_COLUMNS))
 
 
 def study_effects(rows: pd.DataFrame, measure: str) -> tuple[np.ndarray, np.ndarray]:

@@ -15,10 +15,8 @@ from .outputs import Writer, sha256, write_staged
 __all__ = ["reproduce", "write_all", "write_audit"]
 
 
-def write_all(
-    writer: Writer, studies, reviews, studies_path: Path, reviews_path: Path, out: Path, audit_path: Path | None = None
-) -> dict:
-    """Every table, figure, report.md and report.html through ``writer`` (with ``audit_path``, the audit
+def write_all(writer: Writer, studies, reviews, studies_path: Path, reviews_path: Path, out: Path, audit=None) -> dict:
+    """Every table, figure, report.md and report.html through ``writer`` (with ``audit``, an AuditResult, the audit
     of transcribed forest plots too); returns the manifest's fields."""
     import matplotlib
     import numpy as np
@@ -129,11 +127,7 @@ def write_all(
         "analyses": [r.spec.to_dict() for r in results],
         "networks": [spec.__dict__ for spec, _, _ in networks],
     }
-    audit = None
-    if audit_path is not None:
-        from ..audit import audit_forest_plots
-
-        audit = audit_forest_plots(audit_path)
+    if audit is not None:
         write_audit(writer, audit, table_folder="tables")
     report = build_report(
         studies,
@@ -190,10 +184,9 @@ def reproduce(
         warnings.simplefilter("ignore", MissingDataWarning)  # the report lists every missing number
         studies = load_studies(studies_path)
     reviews = load_reviews(reviews_path)
-    if audit_path is not None:
-        from ..audit import read_forest_plots
+    audit = None
+    if audit_path is not None:  # audited before anything is written: a bad transcription changes nothing
+        from ..audit import audit_forest_plots
 
-        read_forest_plots(audit_path)  # a bad transcription fails before anything is written
-    return write_staged(
-        out, lambda writer: write_all(writer, studies, reviews, studies_path, reviews_path, out, audit_path)
-    )
+        audit = audit_forest_plots(audit_path)
+    return write_staged(out, lambda writer: write_all(writer, studies, reviews, studies_path, reviews_path, out, audit))

@@ -14,7 +14,8 @@ from pathlib import Path
 import pandas as pd
 
 from ..audit.extraction import diff_frames, grim
-from .load import ROW_KEY, MissingDataWarning, default_path, load_studies, missing_values
+from ..reader import printed_cells
+from .load import ROW_KEY, STUDY_COLUMNS, MissingDataWarning, default_path, load_studies, missing_values
 
 __all__ = ["INTEGER_SCORED", "check_studies", "diff_studies", "grim_flags"]
 
@@ -34,9 +35,7 @@ def _load(path: Path | str | None) -> tuple[pd.DataFrame, pd.DataFrame]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MissingDataWarning)
         frame = load_studies(path)
-    text = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig").rename(columns=str.strip)
-    text = text[text.apply(lambda r: any(v.strip() for v in r), axis=1)].reset_index(drop=True)
-    return frame, text
+    return frame, printed_cells(path, list(STUDY_COLUMNS))
 
 
 def grim_flags(frame: pd.DataFrame, text: pd.DataFrame) -> pd.DataFrame:
@@ -49,7 +48,7 @@ def grim_flags(frame: pd.DataFrame, text: pd.DataFrame) -> pd.DataFrame:
             r["value_type"] != "post"
         ):  # a change score is a difference of two sums: still whole, but say so only for post
             continue
-        printed = text.loc[i, "mean"].strip()
+        printed = text.loc[i, "mean"]
         if grim(printed, int(r["n"])) is False:
             out.append(dict(row=i + 1, study=r["study"], arm=r["arm"], outcome=r["outcome"], instrument=r["instrument"],
                             mean=printed, n=int(r["n"]), why=f"{r['instrument']}: {INTEGER_SCORED[r['instrument']]}"))  # fmt: skip

@@ -47,6 +47,13 @@ def inline_svg(svg: str, prefix: str, label: str) -> str:
     return svg.replace("<svg", f'<svg role="img" aria-label="{escape(label)}" data-figure="{escape(prefix)}"', 1)
 
 
+def _cell(x) -> str:
+    """A table cell's text: floats to 4 significant digits, missing values empty."""
+    if x is None or (isinstance(x, float) and not np.isfinite(x)):
+        return ""
+    return f"{x:.4g}" if isinstance(x, float) else str(x)
+
+
 def _table(frame: pd.DataFrame, links: dict[str, str] | None = None) -> str:
     links = links or {}
     head = "".join(f"<th>{escape(str(c))}</th>" for c in frame.columns)
@@ -54,13 +61,7 @@ def _table(frame: pd.DataFrame, links: dict[str, str] | None = None) -> str:
     for row in frame.itertuples(index=False):
         cells = []
         for col, x in zip(frame.columns, row):
-            text = (
-                f"{x:.4g}"
-                if isinstance(x, float) and np.isfinite(x)
-                else ""
-                if x is None or (isinstance(x, float))
-                else str(x)
-            )
+            text = _cell(x)
             cell = escape(text)
             if col in ("study", "trial") and text in links:
                 cell = f'<a href="#{links[text]}">{cell}</a>'
