@@ -92,7 +92,7 @@ def write_all(writer: Writer, studies, reviews, studies_path: Path, reviews_path
     multiverses = []
     for spec in ANALYSES:
         fixed = held(spec, studies)
-        for target, mv in spec_multiverse(spec, studies, reviews).items():
+        for target, mv in spec_multiverse(spec, studies, reviews, fixed).items():
             multiverses.append((spec, target, mv, fixed))
             if len(mv.table):
                 stem = multiverse_stem(spec.name, target)

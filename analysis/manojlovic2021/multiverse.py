@@ -121,12 +121,13 @@ def _datasets(spec: AnalysisSpec, studies: pd.DataFrame, combos, by_subgroup: bo
 
 
 def spec_multiverse(
-    spec: AnalysisSpec, studies: pd.DataFrame, reviews: pd.DataFrame | None = None
+    spec: AnalysisSpec, studies: pd.DataFrame, reviews: pd.DataFrame | None = None, fixed: dict | None = None
 ) -> dict[str, MultiverseResult]:
     """The multiverse of ``spec``: one :class:`analysis.MultiverseResult` per target ("overall",
     or each subgroup's label for an analysis by programme), with the paper's number as the
-    reference where it published one."""
-    per_target = _datasets(spec, studies, _combinations(spec, held(spec, studies)), by_subgroup=True)
+    reference where it published one. ``fixed``: :func:`held` (spec, studies), if already known."""
+    fixed = held(spec, studies) if fixed is None else fixed
+    per_target = _datasets(spec, studies, _combinations(spec, fixed), by_subgroup=True)
     out = {}
     for target, datasets in per_target.items():
         reference = paper_reference(spec, target, reviews) if reviews is not None else None
