@@ -14,6 +14,7 @@ The names below are the curated top-level API.
 """
 
 from . import datasets
+from .audit import audit_revman, read_revman
 from .manojlovic2021 import (
     ANALYSES,
     NETWORKS,
@@ -57,6 +58,7 @@ from .stats import (
     FIVENUM_METHODS,
     TAU2_METHODS,
     BayesResult,
+    BinaryPoolResult,
     MeanSD,
     MetaRegression,
     MultiverseResult,
@@ -68,6 +70,7 @@ from .stats import (
     TauPrior,
     baujat,
     bayesian_pool,
+    binary_pool,
     change_sd,
     combine_arms,
     cumulative,
@@ -79,18 +82,24 @@ from .stats import (
     hedges_g,
     influence,
     leave_one_out,
+    mantel_haenszel,
     mean_change,
     mean_difference,
     mean_sd_from_fivenum,
     meta_regression,
     multiverse,
     network_meta_analysis,
+    odds_ratio,
     permutation_test,
+    peto,
+    peto_odds_ratio,
     pool,
     r_from_sds,
     rank_test,
     regression_permutation_test,
     rhodes_prior,
+    risk_difference,
+    risk_ratio,
     sd_from_ci,
     sd_from_se,
     se_from_ci,
@@ -110,6 +119,16 @@ examples = datasets  # the earlier name of the example data module
 __version__ = "0.2.0"
 
 __all__ = [
+    "audit_revman",
+    "read_revman",
+    "BinaryPoolResult",
+    "binary_pool",
+    "mantel_haenszel",
+    "odds_ratio",
+    "peto",
+    "peto_odds_ratio",
+    "risk_difference",
+    "risk_ratio",
     "ANALYSES",
     "FIVENUM_METHODS",
     "NETWORKS",

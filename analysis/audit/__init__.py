@@ -9,12 +9,17 @@ Markdown. The library knows nothing of any one review.
 
 from .forest import AUDIT_COLUMNS, FOREST_COLUMNS, MODELS, AuditResult, audit_forest_plots, read_forest_plots
 from .report import audit_report, figure_stem
+from .revman_file import OUTCOME_TYPES, RevManReview, audit_revman, read_revman
 from .revman_text import Printed, parse_revman_text
 
 __all__ = [
     "AUDIT_COLUMNS",
     "FOREST_COLUMNS",
     "MODELS",
+    "OUTCOME_TYPES",
+    "RevManReview",
+    "audit_revman",
+    "read_revman",
     "AuditResult",
     "Printed",
     "audit_forest_plots",

@@ -221,6 +221,9 @@ class AuditResult(Result):
     source: str
     table: pd.DataFrame
     intervals: dict[str, pd.DataFrame] = field(default_factory=dict)
+    #: None for printed numbers (judged at their printed precision); the relative
+    #: tolerance for numbers stored at full precision (RevMan files).
+    tolerance: float | None = None
 
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
@@ -237,13 +240,31 @@ class AuditResult(Result):
     def _title(self) -> str:
         c = self.counts
         figures = self.table["figure"].nunique()
+        if self.tolerance is not None:
+            return (
+                f"Audit of {figures} analyses in {Path(self.source).name}: {len(self.table)} stored numbers, "
+                f"{c['reproduced']} reproduced within relative {self.tolerance:g}, {c['discrepant']} discrepant "
+                f"(largest relative difference {self.largest_difference:.2g})"
+            )
         return (
             f"Audit of {figures} forest plot(s) in {Path(self.source).name}: {len(self.table)} printed numbers, "
             f"{c['reproduced']} reproduced, {c['rounding']} within rounding, {c['discrepant']} discrepant"
         )
 
+    @property
+    def largest_difference(self) -> float:
+        """Stored numbers: the largest relative difference among those reproduced (NaN for printed numbers)."""
+        if self.tolerance is None:
+            return float("nan")
+        ok = self.table[self.table["verdict"] == "reproduced"]
+        rel = (ok["recomputed"] - ok["printed"].astype(float)).abs() / ok["printed"].astype(float).abs()
+        rel = rel[np.isfinite(rel)]
+        return float(rel.max()) if len(rel) else 0.0
+
     def _summary_lines(self) -> list[str]:
         bad = self.table[self.table["verdict"] == "discrepant"]
+        if bad.empty and self.tolerance is not None:
+            return [f"Every stored number is reproduced within relative {self.tolerance:g}."]
         if bad.empty:
             return ["Every printed number is reproduced at its printed precision."]
         with pd.option_context("display.width", 160, "display.max_colwidth", 70):

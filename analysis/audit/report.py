@@ -45,25 +45,31 @@ def audit_report(result: AuditResult, figures: dict[str, str] | None = None) -> 
     """
     t = result.table
     c = result.counts
+    stored = result.tolerance is not None
+    what = "stored" if stored else "printed"
     verdict = (
-        "**Every printed number is reproduced** at its printed precision."
+        f"**Every {what} number is reproduced** "
+        + (f"within a relative tolerance of {result.tolerance:g}." if stored else "at its printed precision.")
         if result.clean
-        else f"**{c['discrepant']} printed number(s) are discrepant**; the table below says which and why."
+        else f"**{c['discrepant']} {what} number(s) are discrepant**; the table below says which and why."
     )
-    out = [
-        f"# Audit of {Path(result.source).name}",
-        "",
-        verdict,
-        "",
-        f"{len(t)} printed numbers in {t['figure'].nunique()} figure(s): {c['reproduced']} reproduced "
-        f"(equal once rounded as printed), {c['rounding']} within one unit of the last printed digit, "
-        f"{c['discrepant']} discrepant. Recomputed as RevMan 5 computes (see `analysis.audit.forest`).",
-        "",
-        "## Per figure",
-        "",
-    ]
+    if stored:
+        counts = (
+            f"{len(t)} stored numbers in {t['figure'].nunique()} analyses: {c['reproduced']} reproduced within "
+            f"relative {result.tolerance:g} (the largest relative difference among them is "
+            f"{result.largest_difference:.2g}), {c['discrepant']} discrepant. Recomputed with the method each "
+            "analysis names, as RevMan 5 computes (see `analysis.audit.revman_file`)."
+        )
+    else:
+        counts = (
+            f"{len(t)} printed numbers in {t['figure'].nunique()} figure(s): {c['reproduced']} reproduced "
+            f"(equal once rounded as printed), {c['rounding']} within one unit of the last printed digit, "
+            f"{c['discrepant']} discrepant. Recomputed as RevMan 5 computes (see `analysis.audit.forest`)."
+        )
+    out = [f"# Audit of {Path(result.source).name}", "", verdict, "", counts, "", "## Per figure", ""]
     per = t.groupby("figure", sort=False)["verdict"].value_counts().unstack(fill_value=0)
-    per = per.reindex(columns=["reproduced", "rounding", "discrepant"], fill_value=0).reset_index()
+    kinds = ["reproduced", "discrepant"] if stored else ["reproduced", "rounding", "discrepant"]
+    per = per.reindex(columns=kinds, fill_value=0).reset_index()
     out += [_md_table(per), ""]
     bad = t[t["verdict"] == "discrepant"]
     if not bad.empty:
@@ -73,5 +79,5 @@ def audit_report(result: AuditResult, figures: dict[str, str] | None = None) -> 
         codes = [code for code in _CODES if code in set(bad["diagnosis"])]
         out += ["Diagnoses: " + "; ".join(f"`{code}`: {_CODES[code]}" for code in codes) + ".", ""]
     for name, path in (figures or {}).items():
-        out += [f"![{name}: printed (filled) and recomputed (open) estimates and CIs]({path})", ""]
+        out += [f"![{name}: {what} (filled) and recomputed (open) estimates and CIs]({path})", ""]
     return "\n".join(out)

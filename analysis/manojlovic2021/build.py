@@ -161,7 +161,10 @@ def write_audit(writer: Writer, audit, table_folder: str = "") -> None:
     writer.table(audit.table, "audit", folder=table_folder)
     names = {}
     for name, intervals in audit.intervals.items():
-        writer.figure(audit_plot(intervals, title=f"{name}: printed and recomputed").figure, figure_stem(name))
+        what = "stored" if audit.tolerance is not None else "printed"
+        ax = audit_plot(intervals, title=f"{name}: {what} and recomputed", labels=(what, "recomputed"),
+                        xlabel=intervals.attrs.get("xlabel", "Estimate (95% CI)"))  # fmt: skip
+        writer.figure(ax.figure, figure_stem(name))
         names[name] = f"figures/{figure_stem(name)}.png"
     writer.text(audit_report(audit, names), "audit.md")
 

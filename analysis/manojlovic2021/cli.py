@@ -3,7 +3,8 @@
 - ``reproduce --out DIR``: every declared analysis, network, figure, table and report.md;
 - ``list``: the declared analyses (names for ``run``);
 - ``run NAME [--out DIR]``: one analysis: its summary on stdout, with ``--out`` its tables and forest plot;
-- ``audit FILE --out DIR``: a transcribed forest plot recomputed line by line (exit 1 when a number is discrepant);
+- ``audit FILE --out DIR``: a transcribed forest plot (CSV) or a RevMan 5 file (.rm5) recomputed number by
+  number (exit 1 when a number is discrepant);
 - ``data check [FILE]``: validate studies.csv, list what is missing per trial and flag impossible means (exit 1);
 - ``data diff A B``: two extractions compared cell by cell (exit 1 when they disagree).
 
@@ -69,11 +70,14 @@ def _run(args) -> int:
 
 
 def _audit(args) -> int:
-    from ..audit import audit_forest_plots
+    from ..audit import audit_forest_plots, audit_revman
     from .build import write_audit
     from .outputs import sha256, write_staged
 
-    result = audit_forest_plots(args.file)
+    revman = args.file.suffix.lower() == ".rm5"
+    if args.rtol is not None and not revman:
+        raise _UsageError("--rtol applies to RevMan files (.rm5); printed numbers are judged at their precision")
+    result = audit_revman(args.file, rtol=args.rtol or 1e-5) if revman else audit_forest_plots(args.file)
 
     def build(writer):
         write_audit(writer, result)
@@ -82,9 +86,14 @@ def _audit(args) -> int:
 
     write_staged(args.out, build)
     c = result.counts
+    within = (
+        f" within relative {result.tolerance:g} (largest difference {result.largest_difference:.2g})"
+        if revman
+        else f", {c['rounding']} within rounding"
+    )
     print(
-        f"audited {len(result.table)} printed numbers: {c['reproduced']} reproduced, {c['rounding']} within rounding, "
-        f"{c['discrepant']} discrepant; see {Path(args.out) / 'audit.md'}"
+        f"audited {len(result.table)} {'stored' if revman else 'printed'} numbers: {c['reproduced']} reproduced"
+        f"{within}, {c['discrepant']} discrepant; see {Path(args.out) / 'audit.md'}"
     )
     return 0 if result.clean else 1
 
@@ -132,8 +141,15 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("name", help="an analysis name (see: python -m analysis list)")
     run.add_argument("--out", type=Path, default=None, help="also write its tables and forest plot here")
     run.add_argument("--data", type=Path, default=None, help="studies CSV (default: the bundled one)")
-    aud = sub.add_parser("audit", help="recompute every number of transcribed forest plots (exit 1 if discrepant)")
-    aud.add_argument("file", type=Path, help="transcription CSV (format and template: data/audit/)")
+    aud = sub.add_parser(
+        "audit", help="recompute every number of transcribed forest plots or a RevMan 5 file (exit 1 if discrepant)"
+    )
+    aud.add_argument(
+        "file", type=Path, help="transcription CSV (format and template: data/audit/) or RevMan 5 file (.rm5)"
+    )
+    aud.add_argument(
+        "--rtol", type=float, default=None, help="RevMan files: relative tolerance for stored numbers (default 1e-5)"
+    )
     aud.add_argument("--out", type=Path, default=Path("audit"), help="output folder (default: audit)")
     data = sub.add_parser("data", help="check studies.csv, or compare two extractions")
     data.add_argument("action", choices=["check", "diff"], help="check [FILE] | diff A B")

@@ -16,6 +16,18 @@ from .bias import (
     rank_test,
     trim_and_fill,
 )
+from .binary import (
+    BINARY_MEASURES,
+    BINARY_METHODS,
+    BinaryPoolResult,
+    binary_pool,
+    mantel_haenszel,
+    odds_ratio,
+    peto,
+    peto_odds_ratio,
+    risk_difference,
+    risk_ratio,
+)
 from .conversions import (
     FIVENUM_METHODS,
     MeanSD,
@@ -52,6 +64,16 @@ from .robustness import baujat, cumulative, gosh, influence, leave_one_out
 from .subgroups import TAU2_SCOPES, SubgroupResult, subgroup_analysis
 
 __all__ = [
+    "BINARY_MEASURES",
+    "BINARY_METHODS",
+    "BinaryPoolResult",
+    "binary_pool",
+    "mantel_haenszel",
+    "odds_ratio",
+    "peto",
+    "peto_odds_ratio",
+    "risk_difference",
+    "risk_ratio",
     "FIVENUM_METHODS",
     "NMA_METHODS",
     "ROOT_RULES",
