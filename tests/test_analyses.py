@@ -288,3 +288,110 @@ def test_a_partly_reported_multi_arm_trial_keeps_one_contrast_and_says_so(monkey
     assert len(data) == 1 and data.attrs["left_out"] == ["T: B vs C (knee_only vs control)"]
     assert "left out B vs C" in data["note"].iloc[0]
     assert network_meta_analysis(data, method="EE").k == 1
+
+
+def _ferber_success_filled(studies, counts=((111, 61), (88, 40))):
+    """Ferber 2015's treatment-success rows filled as a full-text reader would (invented counts: the real
+    ones are not public); counts are (n, events) for the HIP and KNEE arms."""
+    filled = studies.copy()
+    for arm, (n, events) in zip(("HIP protocol", "KNEE protocol"), counts):
+        sel = (filled["study_id"] == "ferber2015") & (filled["outcome"] == "success") & (filled["arm"] == arm)
+        assert sel.sum() == 1
+        filled.loc[sel, ["n", "events", "status"]] = [n, events, "verified"]
+    return filled
+
+
+def test_a_binary_outcome_enters_a_declared_analysis_as_events(studies):
+    from analysis import odds_ratio, pool
+
+    spec = get_spec("success_hip_only_vs_knee_only")
+    assert run_analysis(spec, studies).k == 0  # the counts are in the full text only
+    res = run_analysis(spec, _ferber_success_filled(studies))
+    assert res.k == 1
+    row = res.effects.iloc[0]
+    assert (row["events_e"], row["n_e"], row["events_c"], row["n_c"]) == (61, 111, 40, 88)
+    yi, vi = odds_ratio(61, 111, 40, 88)
+    assert row["yi"] == pytest.approx(yi[0], rel=1e-15) and row["vi"] == pytest.approx(vi[0], rel=1e-15)
+    frame = res.to_frame()
+    assert frame["exp_estimate"].iloc[0] == pytest.approx(np.exp(yi[0]), rel=1e-12)
+    assert res.overall.estimate == pytest.approx(pool(yi, vi).estimate, rel=1e-15)
+    data = res.forest_data()
+    assert data.log_scale and data.heading.startswith("Odds Ratio IV, ")
+    assert data.favours == ("Favours Knee-only", "Favours Hip-only")  # a ratio above 1: more success with Hip-only
+    assert data.studies[["events_e", "events_c"]].iloc[0].tolist() == [61, 40]
+
+
+def test_a_binary_analysis_in_the_report_shows_ratios(studies):
+    from analysis.manojlovic2021.report import results_table
+
+    res = run_analysis(get_spec("success_hip_only_vs_knee_only"), _ferber_success_filled(studies))
+    table = results_table([res])
+    assert table["estimate"].iloc[0] == pytest.approx(np.exp(res.overall.estimate), rel=1e-12)
+    assert table["ci_low"].iloc[0] == pytest.approx(np.exp(res.overall.ci_low), rel=1e-12)
+
+
+def test_zero_cells_follow_the_named_convention(studies):
+    spec = get_spec("success_hip_only_vs_knee_only")
+    filled = _ferber_success_filled(studies, counts=((111, 0), (88, 0)))
+    metafor = run_analysis(spec, filled)
+    assert metafor.k == 1 and metafor.effects["yi"].iloc[0] == pytest.approx(np.log((0.5 / 111.5) / (0.5 / 88.5)))
+    assert "0.5 added to each cell" in metafor.effects["notes"].iloc[0]
+    revman = run_analysis(spec.with_options(zero_cells="revman5"), filled)
+    assert revman.k == 0
+    assert "not estimable" in revman.coverage.set_index("study_id").loc["ferber2015", "reason"]
+
+
+@pytest.mark.parametrize("measure", ["OR", "RR", "RD"])
+def test_a_shared_arm_splits_its_events_with_its_total(tmp_path, measure):
+    import csv
+
+    from analysis import odds_ratio, risk_difference, risk_ratio
+    from analysis.manojlovic2021.load import STUDY_COLUMNS
+
+    base = dict(study_id="t2020", study="T 2020", citation="T", year=2020, design="RCT", level="arm",
+                outcome="success", instrument="success", higher_is_better="true", timepoint_value=6,
+                timepoint_unit="weeks", timepoint_from="baseline", treatment_weeks=6, value_type="post",
+                reported_as="events", status="verified", source_url="u", quote="q")  # fmt: skip
+    arms = [("A", "hip_knee", 30, 12), ("B", "hip_only", 30, 15), ("C", "control", 40, 8)]
+    path = tmp_path / "studies.csv"
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(STUDY_COLUMNS), restval="")
+        w.writeheader()
+        w.writerows(dict(base, arm=a, program=p, n=n, events=e) for a, p, n, e in arms)
+    spec = AnalysisSpec(name="x", title="x", outcome="success", measure=measure, experimental=("hip_knee", "hip_only"))
+    effects, _ = make_contrasts(load_studies(path), spec)
+    fn = {"OR": odds_ratio, "RR": risk_ratio, "RD": risk_difference}[measure]
+    yi, vi = fn([12, 15], [30, 30], [4, 4], [20, 20])  # the control's 8/40 split in two: 4/20 each
+    np.testing.assert_allclose(effects["yi"], yi, rtol=1e-14)
+    np.testing.assert_allclose(effects["vi"], vi, rtol=1e-14)
+    assert effects["events_c"].tolist() == [4, 4] and effects["split"].tolist() == [2, 2]
+
+
+@pytest.mark.parametrize(
+    "change, column, message",
+    [
+        ({"reported_as": ""}, "reported_as", "counted as events"),
+        ({"events": 300}, "events", "events among"),
+    ],
+)
+def test_bad_binary_rows_are_named(tmp_path, change, column, message):
+    import csv
+
+    from analysis import load_studies as load
+    from analysis.manojlovic2021.load import default_path
+    from analysis.reader import DataError
+
+    src = default_path("studies.csv")
+    rows = list(csv.DictReader(open(src, newline="", encoding="utf-8")))
+    i = next(i for i, r in enumerate(rows) if r["outcome"] == "success")
+    rows[i].update({"n": "111", "events": "61", "status": "verified", **{k: str(v) for k, v in change.items()}})
+    out = tmp_path / "studies.csv"
+    with open(out, "w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    with pytest.raises(DataError, match=message) as info:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            load(out)
+    assert f"column '{column}'" in str(info.value)

@@ -208,3 +208,38 @@ def test_bubble_plot():
     with pytest.raises(ValueError, match="one moderator"):
         bubble_plot(meta_regression(y, v, np.column_stack([np.ones(len(y)), lat, year])), y, v, lat)
     plt.close("all")
+
+
+def test_binary_forest_plot_as_revman_draws_it():
+    from analysis import mantel_haenszel
+    from analysis.datasets import fleiss1993
+
+    d = fleiss1993()
+    res = mantel_haenszel(d["events_1"], d["n_1"], d["events_2"], d["n_2"], convention="revman5")
+    data = res.forest_data(labels=d["study"])
+    assert data.heading == "Odds Ratio M-H, Fixed, 95% CI" and data.log_scale
+    rows = forest_rows(data)
+    total = rows[rows["kind"] == "overall"].iloc[0]
+    assert (total["events_e"], total["n_e"], total["events_c"], total["n_c"]) == (2128, 14186, 2286, 13817)
+    np.testing.assert_allclose(rows.loc[rows["kind"] == "study", "weight"], d["weight"], rtol=1e-12)
+    ax = forest_plot(data, arms=("Aspirin", "Control"))
+    texts = {t.get_text() for t in ax.texts}
+    assert {"Events", "Aspirin", "Odds Ratio M-H, Fixed, 95% CI", "0.90 [0.84, 0.96]", "0.72 [0.49, 1.06]"} <= texts
+    assert "Heterogeneity: Chi² = 9.95, df = 6 (P = 0.13); I² = 40%" in texts
+    ticks = [t.get_text() for t in ax.get_xticklabels()]
+    assert ticks == ["0.5", "1", "2"]
+    np.testing.assert_allclose(ax.get_xticks(), np.log([0.5, 1, 2]))
+    plt.close(ax.figure)
+
+
+def test_binary_forest_plot_marks_tables_that_are_not_estimable():
+    from analysis import mantel_haenszel
+
+    res = mantel_haenszel([0, 3, 0, 12], [25, 40, 30, 12], [2, 0, 0, 10], [24, 41, 28, 15], measure="RR",
+                          convention="revman5")  # fmt: skip
+    ax = forest_plot(res)
+    assert "Not estimable" in {t.get_text() for t in ax.texts}
+    assert "Risk Ratio M-H, Fixed, 95% CI" in {t.get_text() for t in ax.texts}
+    rd = mantel_haenszel([0, 3], [25, 40], [2, 0], [24, 41], measure="RD")
+    assert not rd.forest_data().log_scale
+    plt.close("all")

@@ -75,7 +75,7 @@ def test_notebooks_are_stored_without_outputs():
     import nbformat
 
     notebooks = sorted(Path(__file__).resolve().parent.parent.joinpath("notebooks").glob("*.ipynb"))
-    assert [p.name[:2] for p in notebooks] == ["01", "02", "03", "04", "05", "06", "07", "08"]
+    assert [p.name[:2] for p in notebooks] == ["01", "02", "03", "04", "05", "06", "07", "08", "09"]
     for path in notebooks:
         nb = nbformat.read(path, as_version=4)
         for cell in nb.cells:

@@ -206,3 +206,50 @@ def test_cli_audits_a_revman_file(tmp_path):
     err = subprocess.run([*run, str(broken), "--out", str(tmp_path / "x")], capture_output=True, text=True)
     assert err.returncode == 2 and "Traceback" not in err.stderr and "broken.rm5" in err.stderr
     assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("method", ["FE", "DL"])
+def test_a_generic_inverse_variance_outcome_computed_by_metafor_is_reproduced(tmp_path, method):
+    ref = REF["revman_generic"]
+    want = ref[method]
+
+    def change(root):
+        comp = root.find("ANALYSES_AND_DATA/COMPARISON")
+        o = ET.SubElement(comp, "IV_OUTCOME", NO="3", CI_STUDY="95", CI_TOTAL="95", TOTALS="YES", SUBGROUPS="NO",
+                          RANDOM="YES" if method == "DL" else "NO", STUDIES="4")  # fmt: skip
+        ET.SubElement(o, "NAME").text = "Time to event"
+        ET.SubElement(o, "EFFECT_MEASURE").text = "Hazard Ratio"
+        _set_pooled(o, want, {})
+        o.set("WEIGHT", "100.0")
+        for sid, y, se, w in zip(
+            ["STD-AMIS", "STD-CDP", "STD-GASP", "STD-Hart"], ref["yi"], ref["sei"], want["weights"]
+        ):
+            z = stats.norm.isf(0.025)
+            ET.SubElement(o, "IV_DATA", STUDY_ID=sid, EFFECT_SIZE=repr(y), SE=repr(se), WEIGHT=repr(w),
+                          CI_START=repr(float(np.exp(y - z * se))), CI_END=repr(float(np.exp(y + z * se))))  # fmt: skip
+
+    result = audit_revman(_changed(tmp_path, change))
+    mine = result.table[result.table["figure"] == "Analysis 1.3"]
+    assert result.clean and len(mine) == 4 * 3 + 15, mine  # 3 per study row; 13 pooled numbers, WEIGHT, STUDIES
+    review = read_revman(tmp_path / "changed.rm5")
+    o = review.outcomes.set_index("outcome").loc["1.3"]
+    assert (o["type"], o["measure"], o["method"], o["model"]) == (
+        "generic",
+        "HR",
+        "IV",
+        "random" if method == "DL" else "fixed",
+    )
+
+
+def test_cli_rtol_applies_to_revman_files_only(tmp_path):
+    run = [sys.executable, "-m", "analysis", "audit"]
+    tight = subprocess.run([*run, str(FLEISS), "--rtol", "1e-8", "--out", str(tmp_path / "t")], capture_output=True,
+                           text=True)  # fmt: skip
+    assert tight.returncode == 1 and "1 discrepant" in tight.stdout  # RevMan's own chi-square tail, 5.8e-7 off
+    table = (tmp_path / "t" / "audit.csv").read_text()
+    assert "P_CHI2" in [line.split(",")[3] for line in table.splitlines() if ",discrepant," in line]
+    csv_file = tmp_path / "plots.csv"
+    csv_file.write_text("figure\n")
+    wrong = subprocess.run([*run, str(csv_file), "--rtol", "1e-8", "--out", str(tmp_path / "w")], capture_output=True,
+                           text=True)  # fmt: skip
+    assert wrong.returncode == 2 and "--rtol applies to RevMan files" in wrong.stderr

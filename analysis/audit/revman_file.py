@@ -20,7 +20,11 @@ stores full precision while RevMan's own arithmetic (its chi-square tail,
 for one) differs from the exact value by up to about 1e-6 relative.
 Continuous outcomes are recomputed as :mod:`analysis.audit.forest` does
 (RevMan's Hedges' g for SMD); generic inverse-variance rows enter with the
-stored estimate and SE on the analysis scale (natural log for ratios).
+stored estimate and SE, a ratio's estimate taken as its natural log unless
+the outcome says ``LOG_DATA="YES"`` (R meta's ``read.rm5``/``metacr`` reading,
+which assumes the log scale when the attribute is absent). The generic and
+O - E readings follow meta's code; no public RevMan file with such outcomes
+was at hand to check them against RevMan's stored numbers.
 
 Checked on ``analysis/datasets/Fleiss1993.rm5`` (from the R package meta):
 all stored numbers reproduce (tests/test_revman.py), and on files the tests
@@ -85,7 +89,7 @@ class RevManReview(Result):
         number), ``comparison``, ``name``, ``type`` (dichotomous, continuous,
         generic, o-e), ``measure`` (OR, RR, RD, PETO_OR, MD, SMD, HR, ...),
         ``method`` (MH, IV, Peto), ``model`` (fixed, random), ``level``,
-        ``study_level``, ``totals``, ``subgroups``, ``subgroup_test``, the arm
+        ``study_level``, ``totals``, ``subgroups``, ``subgroup_test``, ``log_data``, the arm
         labels ``label_1, label_2`` and the favours labels ``favours_1, favours_2``.
     studies : one row per study row: ``outcome``, ``row`` (1-based within the outcome), ``subgroup`` (name, "" when
         none), ``study_id``, ``study`` (name and year), ``order``, the inputs
@@ -176,7 +180,7 @@ def read_revman(path: Path | str) -> RevManReview:
                      method=method, model="random" if el.get("RANDOM") == "YES" else "fixed",
                      level=_number(el.get("CI_TOTAL", "95")) / 100, study_level=_number(el.get("CI_STUDY", "95")) / 100,
                      totals=el.get("TOTALS", "YES") != "NO", subgroups=el.get("SUBGROUPS") == "YES",
-                     subgroup_test=el.get("SUBGROUP_TEST") == "YES",
+                     subgroup_test=el.get("SUBGROUP_TEST") == "YES", log_data=el.get("LOG_DATA", ""),
                      label_1=(el.findtext("GROUP_LABEL_1") or "").strip(),
                      label_2=(el.findtext("GROUP_LABEL_2") or "").strip(),
                      favours_1=(el.findtext("GRAPH_LABEL_1") or "").strip(),
@@ -287,7 +291,8 @@ def _fit(rows: pd.DataFrame, o: pd.Series, method: str, model: str) -> _Fit:
         yi, vi = mean_difference(*args) if o["measure"] == "MD" else hedges_g(*args, convention="revman5")
     else:
         yi = rows["estimate"].to_numpy(float)
-        yi = np.log(yi) if o["measure"] in _RATIO else yi  # RevMan keeps generic ratios back-transformed
+        if o["measure"] in _RATIO and o["log_data"] == "YES":  # entered as ratios (R meta's reading of LOG_DATA)
+            yi = np.log(yi)
         vi = rows["se"].to_numpy(float) ** 2
     res = pool(yi, vi, method="EE" if model == "fixed" else "DL", test="z", level=o["level"], i2="q")
     return _Fit(yi, vi, res.weights, res.estimate, res.se, res.tau2, res.q, res.q_df, res.i2)

@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..stats.bayes import BayesResult, bayesian_pool
 from ..stats.pooling import pool
-from ..stats.priors import TauPrior, rhodes_prior, tau_prior
+from ..stats.priors import TauPrior, rhodes_prior, tau_prior, turner_prior
 from .specs import PROGRAM_LABELS, AnalysisSpec
 
 __all__ = ["BAYES_COLUMNS", "bayes_fits", "bayes_table", "priors"]
@@ -36,12 +36,27 @@ def _scale(spec: AnalysisSpec, effects: pd.DataFrame) -> float:
     return 10.0 if spec.instruments == ("AKPS",) else float(np.nanmax(np.abs(effects["yi"]))) or 1.0
 
 
+#: Turner et al. 2015's outcome type for a responder outcome defined by pain or function change.
+TURNER_OUTCOME = "subjective outcomes (various)"
+
+
 def priors(spec: AnalysisSpec, effects: pd.DataFrame) -> list[tuple[str, TauPrior]]:
-    """(role, prior) for the spec's primary prior on tau and the sensitivity prior."""
+    """(role, prior) for the spec's primary prior on tau and the sensitivity prior.
+
+    "auto": SMD, Rhodes et al. 2015; OR, Turner et al. 2015 (subjective outcomes; non-pharmacological
+    versus control, or versus non-pharmacological); RR and RD, half-normal with scale 0.5 on the log
+    risk ratio and 0.1 on the risk difference (no published predictive distribution); MD, half-normal
+    with 1/10 of the scale's range."""
     out = []
+    binary_scale = {"OR": 0.5, "RR": 0.5, "RD": 0.1}
     for role, name in (("primary", spec.tau_prior), ("sensitivity", spec.tau_prior_sensitivity)):
         if spec.measure == "SMD":
             prior = rhodes_prior(*RHODES_SETTING) if name in ("auto", "rhodes") else tau_prior(name, scale=0.5)
+        elif spec.measure == "OR" and name in ("auto", "turner"):
+            versus = "placebo / control" if spec.comparator == "control" else "non-pharmacological"
+            prior = turner_prior(TURNER_OUTCOME, f"non-pharmacological vs. {versus}")
+        elif spec.measure in binary_scale:
+            prior = tau_prior("half_normal" if name == "auto" else name, scale=binary_scale[spec.measure])
         else:
             scale = _scale(spec, effects)
             prior = tau_prior("half_normal" if name == "auto" else name, scale=scale)

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..stats import conversions, effects
+from ..stats import binary, conversions, effects
 from .load import REPORTED_AS
 from .specs import AnalysisSpec
 
@@ -37,7 +37,7 @@ WEEKS_PER = {"days": 1 / 7, "weeks": 1.0, "months": 52 / 12}
 EFFECT_COLUMNS = [
     "study_id", "study", "year", "design", "comparison", "experimental_arm", "experimental_program",
     "comparator_arm", "comparator_program", "outcome", "instrument", "timepoint_weeks", "value_type",
-    "source", "n_e", "mean_e", "sd_e", "n_c", "mean_c", "sd_c", "n_basis", "split", "sign",
+    "source", "n_e", "mean_e", "sd_e", "events_e", "n_c", "mean_c", "sd_c", "events_c", "n_basis", "split", "sign",
     "direction", "scale", "yi", "vi", "se", "ci_low", "ci_high", "notes",
 ]  # fmt: skip
 COVERAGE_COLUMNS = ["analysis", "study_id", "study", "year", "comparison", "status", "reason"]
@@ -361,6 +361,8 @@ def _one_comparison(
     at: list[Record], e_arm: str, c_arm: str, spec: AnalysisSpec, prepost
 ) -> tuple[dict | None, str | None]:
     """Inputs of one comparison at one time point, from arm values or a contrast."""
+    if spec.measure in binary.BINARY_MEASURES:
+        return _events_comparison(at, e_arm, c_arm, spec)
     reasons = []
     kinds = {"post": ["post"], "change": ["change"], "any": ["post", "change"]}[spec.values]
     for kind in kinds:
@@ -426,6 +428,35 @@ def _one_comparison(
     return None, "; ".join(dict.fromkeys(reasons)) + located
 
 
+def _arm_events(at: list[Record], arm: str) -> tuple[tuple[float, float] | None, str | None]:
+    """(n, events) of an arm at this time point, or None with the reason."""
+    mine = [r for r in at if r["level"] == "arm" and r["arm"] == arm and r["value_type"] == "post"]
+    if not mine:
+        return None, f"{arm}: no events reported at this time point"
+    r = mine[0]
+    if pd.isna(r["events"]) or pd.isna(r["n"]):
+        return None, f"{arm}: {r['missing'] or 'events and total'} not public"
+    return (float(r["n"]), float(r["events"])), None
+
+
+def _events_comparison(at: list[Record], e_arm: str, c_arm: str, spec: AnalysisSpec):
+    """A binary outcome's comparison: each arm's events and total (a 2×2 table)."""
+    (ev, why_e), (cv, why_c) = _arm_events(at, e_arm), _arm_events(at, c_arm)
+    if ev is None or cv is None:
+        where = [r["location"] for r in at if r["status"] != "verified" and r["location"]]
+        located = f" (where: {where[0]})" if where else ""
+        return None, "; ".join(x for x in (why_e, why_c) if x) + located
+    none_or_all = (ev[1] == 0 and cv[1] == 0) or (ev[1] == ev[0] and cv[1] == cv[0])
+    if none_or_all and spec.zero_cells == "revman5" and spec.measure != "RD":
+        return None, f"no events (or only events) in both arms: not estimable for {spec.measure} (zero_cells='revman5')"
+    return dict(source="arm", value_type="post", n_e=ev[0], events_e=ev[1], n_c=cv[0], events_c=cv[1],
+                n_basis="analysed", sign="", direction=1.0, scale=1.0,
+                notes="events and totals per arm"), None  # fmt: skip
+
+
+_BINARY_EFFECTS = {"OR": binary.odds_ratio, "RR": binary.risk_ratio, "RD": binary.risk_difference}
+
+
 def _finish(found: list[dict], spec: AnalysisSpec) -> pd.DataFrame:
     """Apply the multi-arm rule and compute yi, vi."""
     if not found:
@@ -451,7 +482,15 @@ def _finish(found: list[dict], spec: AnalysisSpec) -> pd.DataFrame:
         row = {k: it.get(k, np.nan) for k in EFFECT_COLUMNS}
         row["split"] = max(m_e, m_c)
         d, s = it["direction"], it["scale"]
-        if it["source"] == "arm":
+        if it["source"] == "arm" and spec.measure in _BINARY_EFFECTS:  # a shared arm's events split with its n
+            n_e, n_c, x_e, x_c = it["n_e"] / m_e, it["n_c"] / m_c, it["events_e"] / m_e, it["events_c"] / m_c
+            yi, vi = _BINARY_EFFECTS[spec.measure](x_e, n_e, x_c, n_c, convention=spec.zero_cells)
+            yi, vi = float(yi[0]), float(vi[0])
+            row.update(n_e=n_e, n_c=n_c, events_e=x_e, events_c=x_c)
+            zero = min(x_e, x_c, n_e - x_e, n_c - x_c) == 0
+            if zero and spec.measure != "RD":
+                row["notes"] = f"{row['notes']}; a zero cell: 0.5 added to each cell ({spec.zero_cells} convention)"
+        elif it["source"] == "arm":
             n_e, n_c = it["n_e"] / m_e, it["n_c"] / m_c
             if spec.measure == "MD":
                 yi, vi = effects.mean_difference(it["mean_e"], it["sd_e"], n_e, it["mean_c"], it["sd_c"], n_c)

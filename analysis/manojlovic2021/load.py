@@ -64,7 +64,10 @@ REPORTED_AS: dict[str, tuple[str, ...]] = {
     "median_iqr": ("n", "median", "q1", "q3"),
     "median_range": ("n", "median", "minimum", "maximum"),
     "median_iqr_range": ("n", "median", "q1", "q3", "minimum", "maximum"),
+    "events": ("n", "events"),
 }
+#: Outcomes counted as events (2×2 tables), each as the trial defines it (the definition is the ``instrument``).
+BINARY_OUTCOMES = ("success",)
 
 #: Column -> kind (or the tuple of allowed values) for data/studies.csv.
 STUDY_COLUMNS: dict[str, object] = {
@@ -80,7 +83,7 @@ STUDY_COLUMNS: dict[str, object] = {
     "comparator_arm": TEXT,
     "comparator_program": PROGRAMS + ("",),
     "class_note": TEXT,
-    "outcome": ("pain", "function"),
+    "outcome": ("pain", "function") + BINARY_OUTCOMES,
     "instrument": REQUIRED,
     "scale_min": FLOAT,
     "scale_max": FLOAT,
@@ -104,6 +107,7 @@ STUDY_COLUMNS: dict[str, object] = {
     "q3": FLOAT,
     "minimum": FLOAT,
     "maximum": FLOAT,
+    "events": INT,
     "estimate": FLOAT,
     "ci_low": FLOAT,
     "ci_high": FLOAT,
@@ -139,7 +143,7 @@ REVIEW_COLUMNS: dict[str, object] = {
     "notes": TEXT,
 }
 
-_ARM_NUMBERS = ("n", "mean", "sd", "se", "median", "q1", "q3", "minimum", "maximum")
+_ARM_NUMBERS = ("n", "mean", "sd", "se", "median", "q1", "q3", "minimum", "maximum", "events")
 _CONTRAST_NUMBERS = ("estimate", "ci_low", "ci_high")
 #: What identifies a row of studies.csv: no two rows may share it (and ``data diff`` matches rows on it).
 ROW_KEY = [
@@ -147,7 +151,14 @@ ROW_KEY = [
     "timepoint_value", "timepoint_unit", "timepoint_from", "value_type",
 ]  # fmt: skip
 
-_INT_MIN = {"n": 2, "n_randomised": 2, "comparator_n_randomised": 2, "participants_reported": 2, "year": 1900}
+_INT_MIN = {
+    "n": 2,
+    "events": 0,
+    "n_randomised": 2,
+    "comparator_n_randomised": 2,
+    "participants_reported": 2,
+    "year": 1900,
+}
 
 
 def _check_studies(frame: pd.DataFrame, lines) -> list[Problem]:
@@ -215,6 +226,15 @@ def _check_studies(frame: pd.DataFrame, lines) -> list[Problem]:
     c.add(full & (f["sign"] == ""), "sign", "say whether the contrast's sign convention is 'stated' or 'inferred'")
     c.add(arm & ((f["comparator_arm"] != "") | (f["comparator_program"] != "")), "comparator_arm",
           "an arm row has no comparator (use level 'contrast')")  # fmt: skip
+    binary = f["outcome"].isin(BINARY_OUTCOMES)
+    c.add(has["events"] & has["n"] & (f["events"] > f["n"]), "events",
+          lambda r: f"{r['events']} events among {r['n']} participants")  # fmt: skip
+    c.add(arm & binary & (f["reported_as"] != "events"), "reported_as",
+          lambda r: f"outcome {r['outcome']!r} is counted as events: reported_as must be 'events'")  # fmt: skip
+    c.add(arm & ~binary & (f["reported_as"] == "events"), "reported_as",
+          lambda r: f"events belong to a binary outcome {BINARY_OUTCOMES}, not {r['outcome']!r}")  # fmt: skip
+    c.add(contrast & binary, "level", "a binary outcome enters as each arm's events and total (level 'arm'); "
+          "a reported odds or risk ratio is not supported yet")  # fmt: skip
     form = f["reported_as"].where(f["reported_as"] != "", "mean_sd")
     c.add(contrast & (f["reported_as"] != ""), "reported_as",
           "reported_as describes arm rows; a contrast row gives its estimate and CI")  # fmt: skip

@@ -18,7 +18,7 @@ import pandas as pd
 from ..audit.report import figure_stem
 from .multiverse import multiverse_stem
 from .report import PAPER_CLAIMS, _ci, _find, results_table
-from .specs import PROGRAM_LABELS
+from .specs import MEASURE_NAMES, PROGRAM_LABELS
 
 __all__ = ["build_page", "inline_svg"]
 
@@ -77,7 +77,8 @@ def _decisions(spec) -> str:
     )
     items = [
         f"Comparison: {e} against {PROGRAM_LABELS[spec.comparator]}" + (", by programme" if spec.subgroup else ""),
-        f"Effect: {'mean difference' if spec.measure == 'MD' else 'standardised mean difference'} ({scale})",
+        f"Effect: {MEASURE_NAMES[spec.measure]}"
+        + (f" ({scale})" if spec.measure in ("MD", "SMD") else f"; zero cells by the {spec.zero_cells} convention"),
         f"Instruments: {', '.join(spec.instruments) if spec.instruments else 'any, first reported'}",
         f"Time point: {spec.timepoint.replace('_', ' ')} ({'one per trial' if spec.timepoint_scope == 'trial' else 'per comparison'})",
         f"Values: {dict(post='follow-up values', change='change from baseline', any='follow-up values, else change')[spec.values]}; "

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..plotting.layout import ARM_COLUMNS, ForestData
+from ..stats.binary import MEASURE_LABELS, RATIO_MEASURES
 from ..stats.effects import combine_arms
 from ..stats.network import NetworkResult, network_meta_analysis
 from ..stats.pooling import PoolResult, pool
@@ -83,6 +84,9 @@ class AnalysisResult(Result):
         frame.insert(0, "analysis", self.spec.name)
         frame["measure"] = self.spec.measure
         frame["outcome"] = self.spec.outcome
+        if self.spec.measure in RATIO_MEASURES:  # pooled on the log scale; the ratios beside
+            for col in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high"):
+                frame[f"exp_{col}"] = np.exp(frame[col])
         return frame
 
     def _title(self) -> str:
@@ -107,11 +111,14 @@ class AnalysisResult(Result):
         eff = self.effects
         studies = pd.DataFrame({"label": eff["study"] + ": " + eff["comparison"], "yi": eff["yi"], "vi": eff["vi"]})
         for c in ARM_COLUMNS:
-            studies[c] = pd.to_numeric(eff[c], errors="coerce").astype(float)
+            if c in eff:
+                studies[c] = pd.to_numeric(eff[c], errors="coerce").astype(float)
         studies["ci_low"], studies["ci_high"] = eff["ci_low"].to_numpy(float), eff["ci_high"].to_numpy(float)
         e = self.spec.experimental
         arms = (PROGRAM_LABELS[e[0]] if len(e) == 1 else "Exercise", PROGRAM_LABELS[self.spec.comparator])
-        return ForestData(self.result, studies, self.spec.measure, self.favours(), arms)
+        label = MEASURE_LABELS.get(self.spec.measure, self.spec.measure)
+        ratio = self.spec.measure in RATIO_MEASURES
+        return ForestData(self.result, studies, label, self.favours(), arms, log_scale=ratio)
 
 
 def run_analysis(spec: AnalysisSpec, studies: pd.DataFrame) -> AnalysisResult:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..stats.binary import RATIO_MEASURES
 from .load import missing_values
 from .pipeline import AnalysisResult
 from .specs import PROGRAM_LABELS
@@ -34,11 +35,16 @@ def _members(r: AnalysisResult, group: str) -> pd.DataFrame:
 
 
 def results_table(results: list[AnalysisResult]) -> pd.DataFrame:
-    """One row per analysis and subgroup: k (comparisons), trials, estimate, CI, tau², I², p,
-    and the trials whose between-group differences enter with a sign this project inferred."""
+    """One row per analysis and subgroup: k (comparisons), trials, estimate, CI (odds and risk ratios
+    back-transformed from the log scale they are pooled on), tau², I², p, and the trials whose
+    between-group differences enter with a sign this project inferred."""
     rows = []
     for r in results:
         frame = r.to_frame()
+        if r.spec.measure in RATIO_MEASURES and "estimate" in frame:
+            frame = frame.assign(
+                estimate=frame["exp_estimate"], ci_low=frame["exp_ci_low"], ci_high=frame["exp_ci_high"]
+            )
         for f in frame.itertuples(index=False):
             used = _members(r, f.group)
             inferred = used.loc[used["sign"] == "inferred", "study"] if len(used) else pd.Series(dtype=object)
@@ -291,7 +297,8 @@ def build_report(
             f"{', ' + '/'.join(s.instruments) if s.instruments else ''}; {e} vs {PROGRAM_LABELS[s.comparator]}; "
             f"time point {s.timepoint}; values {s.values}; r = {s.prepost_r if isinstance(s.prepost_r, str) else format(s.prepost_r, 'g')}; multi-arm {s.multi_arm}; "
             f"{s.method}, test {s.test}; evidence {s.evidence}; designs {'/'.join(s.designs)}; "
-            f"medians by {s.median_method}; SDs from CIs by {s.ci_dist}."
+            f"medians by {s.median_method}; SDs from CIs by {s.ci_dist}"
+            + (f"; zero cells by the {s.zero_cells} convention." if s.measure in ("OR", "RR", "RD") else ".")
         )
     return "\n".join(out) + "\n"
 

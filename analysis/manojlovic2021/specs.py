@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
 
+from ..stats.binary import BINARY_MEASURES
 from ..stats.conversions import FIVENUM_METHODS
 
 __all__ = [
@@ -47,11 +48,15 @@ class AnalysisSpec:
     Attributes
     ----------
     name, title : identifier (file names) and heading.
-    outcome : "pain" or "function". Effects are oriented so that for pain a
+    outcome : "pain", "function" or "success" (a responder outcome counted as
+        events, as each trial defines it). Effects are oriented so that for pain a
         negative value favours the experimental arm (less pain), and for
         function a positive value does (better function), whatever the
-        instrument's own direction.
-    measure : "MD" or "SMD" (Hedges' g, ``smd_convention``).
+        instrument's own direction; for success a ratio above 1 (log above 0)
+        means more successes in the experimental arm.
+    measure : "MD" or "SMD" (Hedges' g, ``smd_convention``) for pain and
+        function; "OR", "RR" or "RD" for success (:func:`analysis.odds_ratio`,
+        ... ; pooled by inverse variance on the log scale with ``method``).
     common_scale : for MD, rescale every instrument to this range, e.g.
         (0, 10) for pain; None keeps the instrument's units (then restrict
         ``instruments`` to one).
@@ -97,6 +102,9 @@ class AnalysisSpec:
         pain and functioning; non-pharmacological comparisons), for MDs a half-normal prior with
         scale 1/10 of the scale's range (1 point on 0-10 pain, 10 on the AKPS); otherwise a
         :func:`analysis.tau_prior` name ("half_normal", "half_cauchy", ...) with that same scale.
+    zero_cells : a binary outcome's zero-cell convention ("metafor": 0.5 added to
+        the cells of tables with a zero, double zeros kept; "revman5": double
+        zeros not estimable for OR and RR); see :mod:`analysis.stats.binary`.
     ci_dist : how an arm reported as a mean with a CI gives its SD
         (:func:`analysis.sd_from_ci`): "t" with n - 1 df (Cochrane Handbook
         6.5.2.2) or "z".
@@ -128,12 +136,14 @@ class AnalysisSpec:
     tau_prior_sensitivity: str = "half_cauchy"
     median_method: str = "luo/wan/shi"
     ci_dist: str = "t"
+    zero_cells: str = "metafor"
     description: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
         checks = {
-            "outcome": (self.outcome, ("pain", "function")),
-            "measure": (self.measure, ("MD", "SMD")),
+            "outcome": (self.outcome, ("pain", "function", "success")),
+            "measure": (self.measure, ("MD", "SMD", "OR", "RR", "RD")),
+            "zero_cells": (self.zero_cells, ("metafor", "revman5")),
             "timepoint": (self.timepoint, TIMEPOINT_RULES),
             "timepoint_scope": (self.timepoint_scope, ("comparison", "trial")),
             "values": (self.values, ("post", "change", "any")),
@@ -153,6 +163,13 @@ class AnalysisSpec:
             raise ValueError(
                 f"AnalysisSpec.designs must be a non-empty subset of ('RCT', 'quasi-randomised'); got {self.designs!r}"
             )
+        if (self.outcome == "success") != (self.measure in BINARY_MEASURES):
+            raise ValueError(
+                f"AnalysisSpec: outcome 'success' is counted as events and takes measure OR, RR or RD; "
+                f"pain and function take MD or SMD (got outcome {self.outcome!r}, measure {self.measure!r})"
+            )
+        if self.measure in BINARY_MEASURES and self.common_scale is not None:
+            raise ValueError("AnalysisSpec: common_scale rescales mean differences; a binary outcome has none")
         if self.measure == "SMD" and self.values == "any":
             raise ValueError(
                 "SMD cannot mix post values and change scores (Cochrane Handbook 10.5.2): choose values='post' or 'change'"
@@ -167,6 +184,15 @@ class AnalysisSpec:
     def to_dict(self) -> dict:
         return asdict(self)
 
+
+#: Each measure in words, for reports.
+MEASURE_NAMES = {
+    "MD": "mean difference",
+    "SMD": "standardised mean difference",
+    "OR": "odds ratio (pooled as log odds ratios)",
+    "RR": "risk ratio (pooled as log risk ratios)",
+    "RD": "risk difference",
+}
 
 PAIN_0_10 = dict(outcome="pain", measure="MD", common_scale=(0.0, 10.0))
 FUNCTION_AKPS = dict(outcome="function", measure="MD", instruments=("AKPS",))
@@ -233,6 +259,17 @@ ANALYSES: tuple[AnalysisSpec, ...] = (
         evidence="paper_era",
         description="The evidence the 2021 paper could have had, for comparison with all evidence.",
         **FUNCTION_AKPS,
+    ),
+    AnalysisSpec(
+        name="success_hip_only_vs_knee_only",
+        title="Treatment success (OR): Hip-only vs Knee-only",
+        outcome="success",
+        measure="OR",
+        experimental=("hip_only",),
+        comparator="knee_only",
+        description="Not in the paper: a responder outcome (treatment success as each trial defines it) as each "
+        "arm's events and total, odds ratios pooled on the log scale. Ferber 2015 defines success; its counts "
+        "are in the full texts only.",
     ),
 )
 

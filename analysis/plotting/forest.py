@@ -51,8 +51,8 @@ def forest_plot(
 ):
     """Draw a RevMan-style forest plot and return its Axes.
 
-    Study labels, per-arm n (and mean and SD where arm-level), weights,
-    estimates with CIs as text, squares scaled by weight, CI lines with arrows
+    Study labels, per-arm n (with mean and SD, or events, where given), weights,
+    estimates with CIs as text (ratios back-transformed, on a log axis), squares scaled by weight, CI lines with arrows
     where clipped by ``xlim``, subgroup and overall diamonds, heterogeneity
     lines, tests for the overall effect and for subgroup differences, and
     "favours" labels. Without ``ax`` a figure sized to the number of rows is
@@ -63,8 +63,9 @@ def forest_plot(
     result : as for :func:`analysis.plotting.layout.forest_rows`.
     ax : matplotlib Axes, optional.
     labels : study labels for a PoolResult or SubgroupResult.
-    xlim : x range of the plot; CIs beyond it end in arrows. Default: a
-        symmetric range around 0 covering the estimates and pooled intervals.
+    xlim : x range of the plot (log ratios for ratio measures); CIs beyond it
+        end in arrows. Default: a symmetric range around 0 covering the
+        estimates and pooled intervals.
     digits : decimals of the estimate column.
     title : optional title.
     measure : the effect measure's label in the column heading (default: the
@@ -81,17 +82,12 @@ def forest_plot(
     data = forest_data(result, labels, measure=measure, favours=favours, arms=arms)
     rows = forest_rows(data, weights=weights)
     n = len(rows)
-    cols_in = [
-        ("label", 3.2),
-        ("mean_e", 0.55),
-        ("sd_e", 0.5),
-        ("n_e", 0.5),
-        ("mean_c", 0.55),
-        ("sd_c", 0.5),
-        ("n_c", 0.5),
-        ("weight", 0.65),
-        ("ci", 1.55),
-    ]
+    binary = rows["events_e"].notna().any()
+    arm = [("events_e", 0.55), ("n_e", 0.5), ("events_c", 0.55), ("n_c", 0.5)] if binary else [
+        ("mean_e", 0.55), ("sd_e", 0.5), ("n_e", 0.5), ("mean_c", 0.55), ("sd_c", 0.5), ("n_c", 0.5)
+    ]  # fmt: skip
+    cols_in = [("label", 3.2), *arm, ("weight", 0.65), ("ci", 1.55)]
+    shown = np.exp if data.log_scale else (lambda x: x)
     text_width = sum(w for _, w in cols_in)
     plot_width = 3.0
     if ax is None:
@@ -110,17 +106,18 @@ def forest_plot(
     trans = blended_transform_factory(ax.transAxes, ax.transData)
     overall = getattr(data.result, "overall", data.result)
     level = overall.level
-    model = "IV, Fixed" if overall.method == "EE" else "IV, Random"
     headers = {
         "label": "Study or subgroup",
         "mean_e": "Mean",
         "sd_e": "SD",
+        "events_e": "Events",
         "n_e": "Total",
         "mean_c": "Mean",
         "sd_c": "SD",
+        "events_c": "Events",
         "n_c": "Total",
         "weight": "Weight",
-        "ci": f"{data.measure} {model}, {int(round(level * 100))}% CI",
+        "ci": data.heading,
     }
     x_positions = {}
     x = -text_width / ax_w
@@ -132,7 +129,7 @@ def forest_plot(
         ax.text(
             x_positions[name], top - 0.6, headers[name], transform=trans, fontsize=8, fontweight="bold", va="center"
         )
-    for key, arm in zip(("mean_e", "mean_c"), data.arms):
+    for key, arm in zip(("events_e", "events_c") if binary else ("mean_e", "mean_c"), data.arms):
         ax.text(x_positions[key], top + 0.2, arm, transform=trans, fontsize=8, fontweight="bold", va="center")
     est = rows["estimate"].to_numpy(float)
     pooled = rows["kind"].isin(["subtotal", "overall"]).to_numpy()
@@ -142,7 +139,11 @@ def forest_plot(
                 np.concatenate([est[np.isfinite(est)], rows.loc[pooled, ["ci_low", "ci_high"]].to_numpy(float).ravel()])
             )
         )
-        lim = _nice(1.2 * span)
+        if data.log_scale:  # a ratio range symmetric on the log axis: 1/2 to 2, 1/5 to 5, ...
+            ratio = next((r for r in (2, 5, 10, 20, 50, 100) if np.log(r) >= 1.2 * span), 1000)
+            lim = float(np.log(ratio))
+        else:
+            lim = _nice(1.2 * span)
         xlim = (-lim, lim)
     ax.set_xlim(*xlim)
     ax.set_ylim(-n + 0.5, top + 0.6)
@@ -162,11 +163,15 @@ def forest_plot(
             "mean_e": _fmt(r.mean_e),
             "sd_e": _fmt(r.sd_e),
             "n_e": _fmt(r.n_e, 0),
+            "events_e": _fmt(r.events_e, 0),
             "mean_c": _fmt(r.mean_c),
             "sd_c": _fmt(r.sd_c),
             "n_c": _fmt(r.n_c, 0),
+            "events_c": _fmt(r.events_c, 0),
             "weight": f"{r.weight:.1f}%" if pd.notna(r.weight) else "",
-            "ci": f"{r.estimate:.{digits}f} [{r.ci_low:.{digits}f}, {r.ci_high:.{digits}f}]",
+            "ci": "Not estimable"
+            if pd.isna(r.estimate)
+            else f"{shown(r.estimate):.{digits}f} [{shown(r.ci_low):.{digits}f}, {shown(r.ci_high):.{digits}f}]",
         }
         for name, _ in cols_in:
             ax.text(
@@ -179,6 +184,8 @@ def forest_plot(
                 fontweight=bold,
                 clip_on=False,
             )
+        if r.kind == "study" and pd.isna(r.estimate):
+            continue
         if r.kind == "study":
             lo, hi = max(r.ci_low, xlim[0]), min(r.ci_high, xlim[1])
             ax.plot([lo, hi], [y, y], color="black", lw=1)
@@ -198,6 +205,12 @@ def forest_plot(
         ax.spines[side].set_visible(False)
     ax.set_yticks([])
     ax.tick_params(axis="x", labelsize=8)
+    if data.log_scale:  # the axis is log(ratio); ticks name the ratios
+        ratios = np.array([0.001, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 1000])
+        inside = ratios[(np.log(ratios) >= xlim[0] - 1e-9) & (np.log(ratios) <= xlim[1] + 1e-9)]
+        if len(inside) > 7:
+            inside = inside[np.isin(inside, [0.001, 0.01, 0.1, 0.2, 0.5, 1, 2, 5, 10, 100, 1000])]
+        ax.set_xticks(np.log(inside), [f"{x:g}" for x in inside])
     left, right = data.favours
     for x_frac, text, ha in ((0.48, left, "right"), (0.52, right, "left")):
         ax.annotate(

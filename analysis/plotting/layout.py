@@ -25,8 +25,8 @@ __all__ = ["ARM_COLUMNS", "ROW_KINDS", "ForestData", "forest_data", "forest_rows
 
 #: Row kinds of :func:`forest_rows`, top to bottom within a block.
 ROW_KINDS = ("group", "study", "subtotal", "heterogeneity", "effect_test", "overall", "subgroup_test")
-#: Optional per-arm columns of a study frame, shown when present.
-ARM_COLUMNS = ("n_e", "mean_e", "sd_e", "n_c", "mean_c", "sd_c")
+#: Optional per-arm columns of a study frame, shown when present (means and SDs, or events, with totals).
+ARM_COLUMNS = ("n_e", "mean_e", "sd_e", "events_e", "n_c", "mean_c", "sd_c", "events_c")
 
 _LAYOUT_COLUMNS = ["y", "kind", "group", "label", *ARM_COLUMNS, "estimate", "ci_low", "ci_high", "weight", "text"]
 
@@ -40,9 +40,13 @@ class ForestData:
     result : PoolResult or SubgroupResult.
     studies : DataFrame with one row per study in the order of the result's
         input: ``label``, ``yi``, ``vi`` and optionally the :data:`ARM_COLUMNS`.
-    measure : the effect measure's label ("MD", "SMD", "Estimate", ...).
+    measure : the effect measure's label ("MD", "SMD", "Odds Ratio", ...).
     favours : (left, right) labels under the axis.
     arms : headings of the two arms' columns.
+    model : the method in the heading, as RevMan writes it ("M-H, Fixed");
+        default from the result: "IV, Fixed" or "IV, Random".
+    log_scale : estimates are logarithms of ratios: drawn on a log axis and
+        printed back-transformed (odds and risk ratios).
     """
 
     result: PoolResult | SubgroupResult
@@ -50,6 +54,15 @@ class ForestData:
     measure: str = "Estimate"
     favours: tuple[str, str] = ("Favours experimental", "Favours control")
     arms: tuple[str, str] = ("Experimental", "Control")
+    model: str | None = None
+    log_scale: bool = False
+
+    @property
+    def heading(self) -> str:
+        """The estimate column's heading: measure, model and level ("Odds Ratio M-H, Fixed, 95% CI")."""
+        overall = getattr(self.result, "overall", self.result)
+        model = self.model or ("IV, Fixed" if overall.method == "EE" else "IV, Random")
+        return f"{self.measure} {model}, {int(round(overall.level * 100))}% CI"
 
 
 def _study_frame(yi, vi, labels, level: float) -> pd.DataFrame:
@@ -153,7 +166,7 @@ def _study_rows(frame: pd.DataFrame, weights: np.ndarray, group) -> list[dict]:
 def _pooled_row(kind: str, label: str, res: PoolResult, frame: pd.DataFrame, weight: float, group) -> dict:
     row = dict(kind=kind, group=group, label=label, estimate=res.estimate, ci_low=res.ci_low, ci_high=res.ci_high)
     row.update(weight=weight, text="")
-    for c in ("n_e", "n_c"):
+    for c in ("n_e", "n_c", "events_e", "events_c"):
         if c in frame:
             row[c] = frame[c].sum(min_count=1)
     return row
@@ -176,8 +189,9 @@ def forest_rows(result, labels=None, *, weights: str = "total") -> pd.DataFrame:
     DataFrame
         Columns ``y`` (0 at the top, decreasing by 1 per row), ``kind`` (one of
         :data:`ROW_KINDS`), ``group``, ``label``, per-arm ``n_e, mean_e, sd_e,
-        n_c, mean_c, sd_c`` (NaN where not given), ``estimate, ci_low,
-        ci_high``, ``weight`` (%) and ``text`` (the heterogeneity and test
+        events_e, n_c, mean_c, sd_c, events_c`` (NaN where not given),
+        ``estimate, ci_low, ci_high`` (on the analysis scale: log for ratios),
+        ``weight`` (%) and ``text`` (the heterogeneity and test
         lines). Each study's weight is computed from that study's own index
         in the result, whatever the order of the subgroups.
     """

@@ -58,6 +58,8 @@ __all__ = [
     "BINARY_METHODS",
     "CONVENTIONS",
     "CORRECTION_TARGETS",
+    "MEASURE_LABELS",
+    "RATIO_MEASURES",
     "BinaryPoolResult",
     "binary_pool",
     "mantel_haenszel",
@@ -77,7 +79,10 @@ CONVENTIONS = ("metafor", "revman5")
 #: Which tables get the continuity correction (metafor's ``to``).
 CORRECTION_TARGETS = ("only0", "all", "if0all", "none")
 
-_LABELS = {"OR": "Odds Ratio", "RR": "Risk Ratio", "RD": "Risk Difference", "PETO": "Peto Odds Ratio"}
+#: How RevMan names each measure in a forest plot's heading.
+MEASURE_LABELS = {"OR": "Odds Ratio", "RR": "Risk Ratio", "RD": "Risk Difference", "PETO": "Peto Odds Ratio"}
+#: Measures pooled as logarithms and shown back-transformed.
+RATIO_MEASURES = ("OR", "RR")
 
 
 @dataclass(frozen=True)
@@ -128,18 +133,19 @@ class _Tables:
 
 
 def _tables(events_1: ArrayLike, n_1: ArrayLike, events_2: ArrayLike, n_2: ArrayLike) -> _Tables:
-    """Validated tables: whole, non-negative counts with events <= total."""
+    """Validated tables: non-negative counts with events <= total. Fractional counts are accepted, as
+    metafor's escalc accepts them (a shared arm split between comparisons, Cochrane Handbook 23.3.4)."""
     arrays = []
     for name, values in (("events_1", events_1), ("n_1", n_1), ("events_2", events_2), ("n_2", n_2)):
         a = np.asarray(values)
         if a.dtype == bool or a.dtype.kind not in "iuf":
-            raise ValueError(f"{name} must hold counts (whole numbers); got {a.ravel()[:3].tolist()}")
+            raise ValueError(f"{name} must hold counts (numbers); got {a.ravel()[:3].tolist()}")
         a = np.atleast_1d(a.astype(float))
         if a.ndim != 1:
             raise ValueError(f"{name} must be 1-D; got shape {a.shape}")
-        if not np.isfinite(a).all() or (a < 0).any() or (a != np.round(a)).any():
-            bad = a[~np.isfinite(a) | (a < 0) | (a != np.round(a))]
-            raise ValueError(f"{name} must hold whole numbers >= 0; got {bad[:3].tolist()}")
+        if not np.isfinite(a).all() or (a < 0).any():
+            bad = a[~np.isfinite(a) | (a < 0)]
+            raise ValueError(f"{name} must hold counts >= 0; got {bad[:3].tolist()}")
         arrays.append(a)
     e1, t1, e2, t2 = arrays
     if not len(e1) == len(t1) == len(e2) == len(t2):
@@ -202,7 +208,7 @@ _EFFECT_DOC = """
     ----------
     events_1, n_1, events_2, n_2 : array_like
         Events and totals of the experimental (1) and comparator (2) arm;
-        whole numbers, events <= total.
+        counts >= 0 with events <= total (fractions allowed, as in escalc).
     add : float
         Continuity correction added to the cells (metafor's ``add``; 0.5).
     to : {{"only0", "all", "if0all", "none"}}
@@ -322,7 +328,7 @@ class BinaryPoolResult(Result):
 
     @property
     def log_scale(self) -> bool:
-        return self.measure in ("OR", "RR")
+        return self.measure in RATIO_MEASURES
 
     def _exp(self, x: float) -> float:
         return float(np.exp(x)) if self.log_scale else float("nan")
@@ -352,7 +358,7 @@ class BinaryPoolResult(Result):
     @property
     def label(self) -> str:
         """The measure as RevMan names it ("Odds Ratio", "Peto Odds Ratio", ...)."""
-        return _LABELS["PETO" if self.pooling == "Peto" else self.measure]
+        return MEASURE_LABELS["PETO" if self.pooling == "Peto" else self.measure]
 
     def to_frame(self) -> pd.DataFrame:
         cols = ["k", "k_estimable", "estimate", "se", "ci_low", "ci_high", "exp_estimate", "exp_ci_low",

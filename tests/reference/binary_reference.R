@@ -75,5 +75,15 @@ for (random in c(FALSE, TRUE)) {
     group = g, total = total, subgroups = subs, weights = 100 * total$w / sum(total$w),
     Q = Q, P_Q = pchisq(Q, 1, lower.tail = FALSE), I2_Q = max(0, 100 * (Q - 1) / Q))
 }
+# A generic inverse-variance outcome (log hazard ratios and their SEs, as RevMan's IV_DATA holds them) under
+# RevMan's fixed and DerSimonian-Laird models: tests/test_revman.py stores these numbers in an IV_OUTCOME.
+g <- data.frame(yi = c(-0.2, 0.1, -0.35, -0.05), sei = c(0.1, 0.2, 0.15, 0.12))
+out$revman_generic <- list(yi = g$yi, sei = g$sei)
+for (method in c("FE", "DL")) {
+  f <- rma(yi, sei = sei, data = g, method = method)
+  out$revman_generic[[method]] <- list(beta = num(f$beta), se = num(f$se), z = num(f$zval), pz = num(f$pval),
+    QE = f$QE, QEp = f$QEp, I2 = max(0, 100 * (f$QE - 3) / f$QE), df = 3, tau2 = f$tau2,
+    weights = as.numeric(weights(f)))
+}
 writeLines(toJSON(out, digits = NA, auto_unbox = TRUE, pretty = TRUE, na = "null", dataframe = "columns"),
            "tests/reference/binary_reference.json")
