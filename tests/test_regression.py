@@ -256,3 +256,96 @@ def test_regression_permutation_test_matches_metafor_permutest(key):
     )
     again = regression_permutation_test(PERM["yi"], PERM["vi"], X, method=method, test=test, n_permutations=200, seed=1)
     assert not seeded.exact and seeded.pvalue == again.pvalue and seeded.statistic == pytest.approx(res.statistic)
+
+
+INFL = json.loads((Path(__file__).parent / "reference" / "regression_influence_reference.json").read_text())
+
+
+def _bcg_frame():
+    return pd.DataFrame({"yi": INFL["yi"], "vi": INFL["vi"], "ablat": INFL["ablat"], "year": INFL["year"],
+                         "alloc": INFL["alloc"]})  # fmt: skip
+
+
+@pytest.mark.parametrize("case", INFL["influence"], ids=lambda c: f"{c['mods']}-{c['method']}-{c['test']}")
+def test_model_influence_matches_metafor(case):
+    d = _bcg_frame()
+    fit = meta_regression(d["yi"], d["vi"], formula=f"~ {case['mods']}", data=d, method=case["method"],
+                          test=case["test"])  # fmt: skip
+    inf = fit.influence().to_frame()
+    rtol = 1e-6 if case["method"] == "REML" else 1e-9
+    for ours, theirs in [("rstudent", "rstudent"), ("dffits", "dffits"), ("cook_d", "cook_d"), ("cov_r", "cov_r"),
+                         ("tau2_del", "tau2_del"), ("q_del", "QE_del"), ("hat", "hat"), ("weight", "weight")]:  # fmt: skip
+        np.testing.assert_allclose(inf[ours], case[theirs], rtol=rtol, atol=1e-10, err_msg=ours)
+    for term in fit.names:
+        np.testing.assert_allclose(inf[f"dfbetas_{term}"], case["dfbs"][term], rtol=rtol, atol=1e-10, err_msg=term)
+    assert inf["influential"].tolist() == case["is_infl"]
+
+
+@pytest.mark.parametrize("case", INFL["formula"], ids=lambda c: f"{c['method']}-{c['test']}")
+def test_formula_with_a_categorical_moderator_matches_metafor(case):
+    d = _bcg_frame()
+    fit = meta_regression(d["yi"], d["vi"], formula="~ ablat + C(alloc)", data=d, method=case["method"],
+                          test=case["test"])  # fmt: skip
+    ours = dict(zip(fit.names, zip(fit.beta, fit.se)))
+    theirs = {"intrcpt": "intrcpt", "ablat": "ablat", "C(alloc)[T.random]": "factor(alloc)random",
+              "C(alloc)[T.systematic]": "factor(alloc)systematic"}  # fmt: skip
+    assert set(ours) == set(theirs)
+    for name, r_name in theirs.items():
+        j = case["names"].index(r_name)
+        np.testing.assert_allclose(ours[name], (case["beta"][j], case["se"][j]), rtol=1e-6)
+    np.testing.assert_allclose([fit.tau2, fit.qm, fit.qm_pvalue, fit.qe, 100 * fit.r2],
+                               [case["tau2"], case["QM"], case["QMp"], case["QE"], case["R2"]], rtol=1e-6)  # fmt: skip
+    same = meta_regression(d["yi"], d["vi"], pd.DataFrame({n: c for n, c in zip(fit.names, fit.X.T)}),
+                           method=case["method"], test=case["test"])  # fmt: skip
+    np.testing.assert_allclose(same.beta, fit.beta, rtol=1e-13)
+
+
+def test_model_leave_one_out_equals_refitting_without_each_study():
+    d = _bcg_frame()
+    fit = meta_regression(d["yi"], d["vi"], formula="~ ablat + year", data=d, test="knha")
+    loo = fit.leave_one_out(labels=[f"T{i}" for i in range(13)]).to_frame()
+    assert len(loo) == 13 * 3 and list(loo["term"][:3]) == ["intrcpt", "ablat", "year"]
+    for i in (0, 6, 12):
+        rest = d.drop(index=i)
+        again = meta_regression(rest["yi"], rest["vi"], formula="~ ablat + year", data=rest, test="knha")
+        mine = loo[loo["study"] == f"T{i}"]
+        np.testing.assert_allclose(mine["estimate"], again.beta, rtol=1e-8)
+        np.testing.assert_allclose(mine["se"], again.se, rtol=1e-8)
+        np.testing.assert_allclose(mine["pvalue"], again.pvalue, rtol=1e-7)
+        assert mine["tau2"].iloc[0] == pytest.approx(again.tau2, rel=1e-8, abs=1e-12)
+        assert mine["qe"].iloc[0] == pytest.approx(again.qe, rel=1e-10)
+
+
+def test_a_deletion_that_loses_full_rank_is_blank_not_an_error():
+    yi = [0.1, 0.3, 0.2, 0.5, 0.4, 0.35]
+    vi = [0.02, 0.03, 0.025, 0.04, 0.03, 0.02]
+    groups = pd.DataFrame({"g": ["a", "a", "a", "b", "b", "c"]})  # level c has one study
+    fit = meta_regression(yi, vi, formula="~ C(g)", data=groups, method="DL")
+    loo = fit.leave_one_out().to_frame()
+    assert loo.loc[loo["study"] == "Study 6", "estimate"].isna().all()
+    assert loo.loc[loo["study"] != "Study 6", "estimate"].notna().all()
+    inf = fit.influence().to_frame()
+    assert np.isnan(inf["rstudent"].iloc[5]) and np.isfinite(inf["rstudent"].iloc[:5]).all()
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(formula="ablat"), "one-sided"),
+        (dict(formula="~ nope"), "cannot be built"),
+        (dict(formula="~ ablat", data=None), "DataFrame"),
+        (dict(), "either as a design matrix X or as formula"),
+    ],
+)
+def test_formula_errors_are_named(kwargs, message):
+    d = _bcg_frame()
+    kwargs = {"data": d, **kwargs}
+    with pytest.raises(ValueError, match=message):
+        meta_regression(d["yi"], d["vi"], **kwargs)
+
+
+def test_formula_refuses_rows_with_missing_moderators():
+    d = _bcg_frame()
+    d.loc[3, "ablat"] = np.nan
+    with pytest.raises(ValueError, match="1 row"):
+        meta_regression(d["yi"], d["vi"], formula="~ ablat", data=d)

@@ -77,15 +77,20 @@ def cumulative_plot(result, *, ax=None, xlabel: str = "Cumulative pooled estimat
     return interval_plot(frame, labels=[f"+ {s}" for s in frame["study"]], ax=ax, xlabel=xlabel, title=title)
 
 
-def bubble_plot(fit, yi, vi, x, *, ax=None, xlabel: str = "moderator", ylabel: str = "Effect"):
+def bubble_plot(fit, yi=None, vi=None, x=None, *, ax=None, xlabel: str | None = None, ylabel: str = "Effect"):
     """Meta-regression bubble plot: each study's effect ``yi`` against its moderator value ``x``, the
     point's area proportional to its weight 1/(vi + tau²) in ``fit`` (a :class:`analysis.MetaRegression`
     with an intercept and this one moderator), with the fitted line and its confidence band.
+    ``yi``, ``vi`` and ``x`` default to the fit's own data; ``xlabel`` to the moderator's name.
     Returns the Axes."""
     import matplotlib.pyplot as plt
 
     if len(fit.names) != 2:
         raise ValueError(f"bubble_plot needs a fit with an intercept and one moderator; got terms {list(fit.names)}")
+    yi = fit.yi if yi is None else yi
+    vi = fit.vi if vi is None else vi
+    x = fit.X[:, 1] if x is None else x
+    xlabel = fit.names[1] if xlabel is None else xlabel
     y, v, x = (np.asarray(a, float) for a in (yi, vi, x))
     if not (y.shape == v.shape == x.shape):
         raise ValueError("yi, vi and x need one value per study")

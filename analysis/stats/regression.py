@@ -67,6 +67,10 @@ class MetaRegression(Result):
     k: int
     modes: int = 1
     root: str = "global"
+    yi: np.ndarray = field(default=None, repr=False)
+    vi: np.ndarray = field(default=None, repr=False)
+    X: np.ndarray = field(default=None, repr=False)
+    formula: str | None = None
 
     def to_frame(self) -> pd.DataFrame:
         """One row per coefficient: ``term, estimate, se, statistic, df, pvalue, ci_low, ci_high``."""
@@ -119,6 +123,44 @@ class MetaRegression(Result):
                               "pi_low": pred - half, "pi_high": pred + half})  # fmt: skip
         return TableResult("Predicted effects", frame, {"level": level, "test": self.test})
 
+    def leave_one_out(self, labels=None) -> TableResult:
+        """The model refitted without each study in turn: one row per study and coefficient (``study,
+        term, estimate, se, statistic, df, pvalue, ci_low, ci_high``) with that fit's ``tau2`` and
+        ``qe``. All k fits in one batch of the tau² engine; each equals :func:`meta_regression` on the
+        other k - 1 studies (tests/test_regression.py). A fit whose design loses full rank is NaN."""
+        names = _labels(labels, self.k)
+        fits = _deletion_fits(self.yi, self.vi, self.X, self.method, self.test, self.root)
+        p = len(self.names)
+        se = np.sqrt(np.einsum("rpp->rp", fits["vb"]))
+        stat = fits["beta"] / se
+        df = float(self.k - 1 - p) if uses_t(self.test) else np.nan
+        crit, pval = critical_value(self.level, np.full(stat.shape, df), stat)
+        frame = pd.DataFrame({
+            "study": np.repeat(names, p), "term": np.tile(self.names, self.k), "estimate": fits["beta"].ravel(),
+            "se": se.ravel(), "statistic": stat.ravel(), "df": df, "pvalue": np.asarray(pval).ravel(),
+            "ci_low": (fits["beta"] - crit * se).ravel(), "ci_high": (fits["beta"] + crit * se).ravel(),
+            "tau2": np.repeat(fits["tau2"], p), "qe": np.repeat(fits["qe"], p),
+        })  # fmt: skip
+        return TableResult("Leave-one-out (meta-regression)", frame, dict(method=self.method, test=self.test))
+
+    def influence(self, labels=None) -> TableResult:
+        """Case-deletion diagnostics of the model, as metafor's ``influence(rma(yi, vi, mods = X))``.
+
+        Columns: ``study``, ``rstudent`` (externally studentized residual), ``dffits``, ``cook_d`` (Cook's
+        distance over all coefficients), ``cov_r`` (det of the deleted fit's covariance over the full
+        one's), ``tau2_del``, ``q_del`` (QE without the study), ``hat``, ``weight`` (%), one
+        ``dfbetas_<term>`` per coefficient and ``influential`` (metafor's rule: |dffits| > 3√(p/(k-p)),
+        Cook's distance beyond the χ²(p) median, hat > 3p/k or any |dfbetas| > 1). Checked against
+        metafor 3.8-1 (tests/reference/regression_influence_reference.R).
+
+        References
+        ----------
+        Viechtbauer W, Cheung MWL (2010). Outlier and influence diagnostics for meta-analysis. Res Synth
+        Methods 1:112-125.
+        """
+        table = _influence_table(self, _labels(labels, self.k))
+        return TableResult("Influence diagnostics (meta-regression)", table, dict(method=self.method, test=self.test))
+
     def _title(self) -> str:
         return f"Mixed-effects meta-regression ({self.method}, test={self.test}; k = {self.k})"
 
@@ -140,6 +182,102 @@ def _wald(beta: np.ndarray, vb: np.ndarray, idx: list[int], test: str, resid_df:
     if uses_t(test):
         return q / m, m, float(stats.f.sf(q / m, m, resid_df))
     return q, m, float(stats.chi2.sf(q, m))
+
+
+def _labels(labels, k: int) -> list[str]:
+    names = [f"Study {i + 1}" for i in range(k)] if labels is None else [str(x) for x in labels]
+    if len(names) != k:
+        raise ValueError(f"labels must have one entry per study ({k}); got {len(names)}")
+    return names
+
+
+def _fit_rows(d: DesignData, k, p: int, method: str, test: str, root: str = "global") -> dict:
+    """Every row of ``d`` fitted: tau², coefficients, their covariance (Knapp-Hartung-scaled under
+    knha/adhoc), the scale s², QE and the local maxima found. ``k``: studies per row."""
+    tau2, modes = estimate_tau2(d, method, root=root, with_modes=True)
+    w = d.weights(tau2)
+    beta, inv = d.coefficients(w)
+    rss = (w * d.residuals(w) ** 2).sum(axis=(0, 1))
+    s2w = np.asarray(knha_scale(rss, k - p, test), float)
+    return dict(tau2=tau2, beta=beta, vb=inv * s2w[:, None, None], s2w=s2w, qe=d.common_effect[0], modes=modes)
+
+
+def _deletion_fits(y: np.ndarray, v: np.ndarray, X: np.ndarray, method: str, test: str, root: str) -> dict:
+    """The k fits without one study each (row r leaves out study r), in one batch; NaN where the
+    remaining design loses full rank (metafor skips those fits)."""
+    k, p = X.shape
+    if k - 1 <= p:
+        raise ValueError(f"case deletion needs at least {p + 2} studies for {p} coefficients; got k = {k}")
+    keep = ~np.eye(k, dtype=bool)  # keep[i, r]: study i stays in fit r
+    Xs = np.where(keep[:, None, :], X[:, :, None], 0.0)
+    full_rank = np.linalg.matrix_rank(np.transpose(Xs, (2, 0, 1))) == p
+    keep = np.where(full_rank[None, :], keep, True)  # a rank-deficient fit runs on all studies, then is blanked
+    Xs = np.where(keep[:, None, :], X[:, :, None], 0.0)
+    d = DesignData(np.where(keep, y[:, None], 0.0)[:, None, :], np.where(keep, v[:, None], np.inf)[:, None, :],
+                   keep[:, None, :], Xs)  # fmt: skip
+    with np.errstate(divide="ignore", invalid="ignore"):
+        fits = _fit_rows(d, d.k, p, method, test, root)
+    for key, value in fits.items():
+        if key != "modes":
+            fits[key] = np.where(full_rank.reshape((-1,) + (1,) * (value.ndim - 1)), value, np.nan)
+    return fits
+
+
+def _influence_table(fit: MetaRegression, names: list[str]) -> pd.DataFrame:
+    """metafor's influence.rma.uni for any design (the intercept-only model included)."""
+    y, v, X = fit.yi, fit.vi, fit.X
+    k, p = X.shape
+    dele = _deletion_fits(y, v, X, fit.method, fit.test, fit.root)
+    tau2_d, beta_d, vb_d, s2w_d = dele["tau2"], dele["beta"], dele["vb"], dele["s2w"]
+    w = 1 / (v + fit.tau2)
+    hat = np.einsum("ip,pq,iq->i", X, np.linalg.inv(X.T @ (w[:, None] * X)), X) * w
+    delpred = np.einsum("ip,ip->i", X, beta_d)
+    resid = y - delpred
+    resid = np.where(np.abs(resid) < 100 * np.finfo(float).eps, 0.0, resid)
+    rstudent = resid / np.sqrt(v * s2w_d + np.einsum("ip,ipq,iq->i", X, vb_d, X) + tau2_d * s2w_d)
+    dffits = (X @ fit.beta - delpred) / np.sqrt(s2w_d * hat * (tau2_d + v))
+    w_all = 1 / (v[None, :] + np.nan_to_num(tau2_d)[:, None])  # every study, at each deleted fit's tau²
+    vb_all = np.linalg.inv(np.einsum("kp,rk,kq->rpq", X, w_all, X))  # (blank fits stay blank through dfb)
+    dfb = fit.beta[None, :] - beta_d
+    dfbetas = dfb / np.sqrt(s2w_d[:, None] * np.einsum("rpp->rp", vb_all))
+    cook = np.einsum("rp,pq,rq->r", dfb, np.linalg.inv(fit.vb), dfb)
+    with np.errstate(invalid="ignore"):  # a blank (rank-deficient) deletion fit stays NaN
+        cov_r = np.linalg.det(vb_d) / np.linalg.det(fit.vb)
+        infl = (
+            (np.abs(dffits) > 3 * np.sqrt(p / (k - p)))
+            | (stats.chi2.cdf(cook, p) > 0.5)
+            | (hat > 3 * p / k)
+            | (np.abs(dfbetas) > 1).any(axis=1)
+        )
+    table = pd.DataFrame({"study": names, "rstudent": rstudent, "dffits": dffits, "cook_d": cook, "cov_r": cov_r,
+                          "tau2_del": tau2_d, "q_del": dele["qe"], "hat": hat, "weight": 100 * w / w.sum()})  # fmt: skip
+    for j, term in enumerate(fit.names):
+        table[f"dfbetas_{term}"] = dfbetas[:, j]
+    table["influential"] = infl
+    return table
+
+
+def _design_from_formula(formula: str, data: pd.DataFrame, k: int) -> tuple[np.ndarray, tuple[str, ...]]:
+    """The design matrix of a one-sided formula ("~ dose + C(programme)") on ``data``, by statsmodels'
+    formula machinery; the intercept is named "intrcpt" as metafor names it."""
+    if not isinstance(data, pd.DataFrame):
+        raise ValueError("formula needs data=, a DataFrame with one row per study")
+    if len(data) != k:
+        raise ValueError(f"data must have one row per study ({k}); got {len(data)}")
+    rhs = formula.strip()
+    if not rhs.startswith("~"):
+        raise ValueError(f"formula must be one-sided, as metafor's mods: '~ dose + C(group)'; got {formula!r}")
+    from statsmodels.formula.api import ols  # statsmodels' formula engine, only when a formula is given
+
+    response = "_meta_regression_y_"
+    try:
+        model = ols(f"{response} {rhs}", data=data.reset_index(drop=True).assign(**{response: 0.0}))
+    except Exception as exc:  # the formula engine's own errors name the problem
+        raise ValueError(f"formula {formula!r} cannot be built on data: {exc}") from None
+    if model.exog.shape[0] != k:
+        raise ValueError(f"formula {formula!r}: {k - model.exog.shape[0]} row(s) of data have missing moderator values")
+    names = tuple("intrcpt" if n == "Intercept" else str(n) for n in model.exog_names)
+    return np.asarray(model.exog, float), names
 
 
 def _design(X: ArrayLike, k: int) -> tuple[np.ndarray, tuple[str, ...]]:
@@ -165,8 +303,10 @@ def _design(X: ArrayLike, k: int) -> tuple[np.ndarray, tuple[str, ...]]:
 def meta_regression(
     yi: ArrayLike,
     vi: ArrayLike,
-    X: ArrayLike,
+    X: ArrayLike | None = None,
     *,
+    formula: str | None = None,
+    data: pd.DataFrame | None = None,
     method: str = "REML",
     test: str = "z",
     level: float = 0.95,
@@ -176,11 +316,19 @@ def meta_regression(
 
     Parameters
     ----------
-    yi, vi : array_like
-        Effect sizes and sampling variances (1-D).
-    X : array_like or DataFrame
+    yi, vi : array_like or str
+        Effect sizes and sampling variances (1-D), or the names of their
+        columns in ``data``.
+    X : array_like or DataFrame, optional
         Design matrix, one row per study (a column of ones for the intercept);
         a DataFrame's column names name the coefficients.
+    formula, data : str and DataFrame, optional
+        Instead of ``X``: a one-sided formula on the columns of ``data`` (one
+        row per study), as metafor's ``mods = ~ ...``: continuous moderators
+        by name, categorical ones as ``C(name)`` (treatment coding, first
+        level the reference), interactions with ``:`` and ``*``; the intercept
+        is included unless the formula says ``- 1``. Built by statsmodels'
+        formula machinery; the intercept is named "intrcpt".
     method : any tau² estimator of :func:`analysis.pool` ("EE" for a
         common-effect meta-regression).
     test : {"z", "t", "knha", "adhoc"}
@@ -206,6 +354,16 @@ def meta_regression(
     Thompson SG, Higgins JPT (2002). How should meta-regression analyses be
     undertaken and interpreted? Stat Med 21:1559-1573.
     Viechtbauer W (2010). J Stat Softw 36(3).
+
+    Examples
+    --------
+    metafor ``rma(yi, vi, mods = ~ ablat, data = dat.bcg)`` (log risk ratios):
+    slope -0.0291 per degree of latitude, tau² 0.0763.
+
+    >>> from analysis.datasets import bcg
+    >>> fit = meta_regression("yi", "vi", formula="~ ablat", data=bcg())
+    >>> fit.names, round(float(fit.beta[1]), 4), round(fit.tau2, 4)
+    (('intrcpt', 'ablat'), -0.0291, 0.0763)
     """
     from .pooling import one_analysis
 
@@ -213,25 +371,30 @@ def meta_regression(
     check_test(test)
     if not 0 < level < 1:
         raise ValueError(f"level must be in (0, 1); got {level}")
+    if isinstance(yi, str) or isinstance(vi, str):  # column names of data, as rma(yi, vi, data = dat)
+        if not isinstance(data, pd.DataFrame):
+            raise ValueError("yi and vi given as column names need data=, a DataFrame")
+        missing = [c for c in (yi, vi) if isinstance(c, str) and c not in data]
+        if missing:
+            raise ValueError(f"data has no column(s) {missing}")
+        yi, vi = (data[c].to_numpy() if isinstance(c, str) else c for c in (yi, vi))
     y, v = one_analysis(yi, vi)
     k = len(y)
-    X, names = _design(X, k)
+    if (X is None) == (formula is None):
+        raise ValueError("give the moderators either as a design matrix X or as formula= with data=")
+    X, names = _design(X, k) if formula is None else _design_from_formula(formula, data, k)
+    if formula is not None:
+        _design(X, k)  # the same checks: finite, full rank, fewer coefficients than studies
     p = X.shape[1]
     d = DesignData.from_arrays(y, v, X)
     with np.errstate(divide="ignore", invalid="ignore"):
-        tau2, modes = estimate_tau2(d, method, root=root, with_modes=True)
-        w = d.weights(tau2)
-        beta, inv = d.coefficients(w)
-        beta, vb = beta[0], inv[0]
-        resid = d.residuals(w)
-        rss = float((w * resid**2).sum())
-        scale = float(knha_scale(rss, k - p, test))
-        vb = vb * scale
+        fit = _fit_rows(d, k, p, method, test, root)
+        tau2, modes, beta, vb = fit["tau2"], fit["modes"], fit["beta"][0], fit["vb"][0]
         se = np.sqrt(np.diag(vb))
         stat = beta / se
         df = float(k - p) if uses_t(test) else np.nan
         crit, pval = critical_value(level, np.full(p, df), stat)
-        qe = float(d.common_effect[0][0])
+        qe = float(fit["qe"][0])
         intercept = [j for j in range(p) if np.all(X[:, j] == 1)]
         btt = [j for j in range(p) if j not in intercept] or list(range(p))
         qm, m, qm_p = _wald(beta, vb, btt, test, k - p)
@@ -264,6 +427,10 @@ def meta_regression(
         k=k,
         modes=int(modes[0]),
         root=root,
+        yi=y.copy(),
+        vi=v.copy(),
+        X=X.copy(),
+        formula=formula,
     )
 
 
@@ -317,13 +484,9 @@ def regression_permutation_test(
     d = DesignData(np.repeat(y[:, None, None], R, axis=2), np.repeat(v[:, None, None], R, axis=2),
                    np.ones((k, 1, R), bool), Xs)  # fmt: skip
     with np.errstate(divide="ignore", invalid="ignore"):
-        tau2 = estimate_tau2(d, method)
-        w = d.weights(tau2)
-        beta, inv = d.coefficients(w)
-        rss = (w * d.residuals(w) ** 2).sum(axis=(0, 1))
-        vb = inv * np.asarray(knha_scale(rss, k - p, test), float)[:, None, None]
-        b = beta[:, btt]
-        V = vb[:, btt][:, :, btt]
+        fit = _fit_rows(d, k, p, method, test)
+        b = fit["beta"][:, btt]
+        V = fit["vb"][:, btt][:, :, btt]
         q = np.einsum("ri,ri->r", b, np.linalg.solve(V, b[..., None])[..., 0])
     m = len(btt)
     dist = q / m if uses_t(test) else q

@@ -16,7 +16,6 @@ import itertools
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
-from scipy import stats
 
 from .inference import check_test
 from .pooling import one_analysis, pool
@@ -69,7 +68,8 @@ def leave_one_out(
 def influence(
     yi: ArrayLike, vi: ArrayLike, *, method: str = "REML", test: str = "z", labels=None, root: str = "global"
 ) -> TableResult:
-    """Case-deletion diagnostics of a random-effects model (metafor ``influence``).
+    """Case-deletion diagnostics of a random-effects model (metafor ``influence``): the intercept-only
+    case of :meth:`analysis.MetaRegression.influence`, whose formulas it shares.
 
     Columns: ``rstudent`` (externally studentized residual), ``dffits``,
     ``cook_d`` (Cook's distance), ``cov_r`` (covariance ratio), ``tau2_del``,
@@ -82,48 +82,13 @@ def influence(
     Viechtbauer W, Cheung MWL (2010). Outlier and influence diagnostics for
     meta-analysis. Res Synth Methods 1:112-125.
     """
+    from .regression import _influence_table, meta_regression
+
     y, v, names = _inputs(yi, vi, labels)
-    k = len(y)
-    if k < 3:
+    if len(y) < 3:
         raise ValueError("influence diagnostics need at least 3 studies")
-    full = pool(y, v, method=method, test=test, root=root)
-    w = 1 / (v + full.tau2)
-    hat = w / w.sum()
-    loo = pool(_drop_one(y), _drop_one(v), method=method, test=test, root=root)
-    tau2_del, mu_del, vb_del_fit = loo.tau2, loo.estimate, loo.se**2
-    if test in ("knha", "adhoc"):
-        s2w = vb_del_fit * (1 / (_drop_one(v) + tau2_del[:, None])).sum(axis=1)
-    else:
-        s2w = np.ones(k)
-    resid = y - mu_del
-    resid = np.where(np.abs(resid) < 100 * np.finfo(float).eps, 0.0, resid)
-    rstudent = resid / np.sqrt(v * s2w + vb_del_fit + tau2_del * s2w)
-    dffits = (full.estimate - mu_del) / np.sqrt(s2w * hat * (tau2_del + v))
-    vb_del_all = 1 / (1 / (v[None, :] + tau2_del[:, None])).sum(axis=1)
-    dfbetas = (full.estimate - mu_del) / np.sqrt(s2w * vb_del_all)
-    cook = (full.estimate - mu_del) ** 2 / full.se**2
-    cov_r = vb_del_fit / full.se**2
-    infl = (
-        (np.abs(dffits) > 3 * np.sqrt(1 / (k - 1)))
-        | (stats.chi2.cdf(cook, 1) > 0.5)
-        | (hat > 3 / k)
-        | (np.abs(dfbetas) > 1)
-    )
-    table = pd.DataFrame(
-        {
-            "study": names,
-            "rstudent": rstudent,
-            "dffits": dffits,
-            "cook_d": cook,
-            "cov_r": cov_r,
-            "tau2_del": tau2_del,
-            "q_del": loo.q,
-            "hat": hat,
-            "weight": 100 * hat,
-            "dfbetas": dfbetas,
-            "influential": infl,
-        }
-    )
+    fit = meta_regression(y, v, np.ones((len(y), 1)), method=method, test=test, root=root)
+    table = _influence_table(fit, names).rename(columns={"dfbetas_intrcpt": "dfbetas"})
     return TableResult("Influence diagnostics", table, dict(method=method, test=test))
 
 
