@@ -59,12 +59,23 @@ def main() -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", MissingDataWarning)
             t_load = min(_timed(lambda: load_studies(big)) for _ in range(3))
-        print(f"{args.rows} rows: load_studies {t_load:.2f} s, pandas.read_csv {t_pd:.2f} s, ratio {t_load / t_pd:.1f}x")
+        print(
+            f"{args.rows} rows: load_studies {t_load:.2f} s, pandas.read_csv {t_pd:.2f} s, ratio {t_load / t_pd:.1f}x"
+        )
         times = {}
         for copies in (1, 10, 20):
             data = default_path("studies.csv") if copies == 1 else _copies(copies, None, tmp / f"s{copies}.csv")
             n = len(pd.read_csv(data))
-            cmd = [sys.executable, "-m", "analysis", "reproduce", "--out", str(tmp / f"out{copies}"), "--data", str(data)]
+            cmd = [
+                sys.executable,
+                "-m",
+                "analysis",
+                "reproduce",
+                "--out",
+                str(tmp / f"out{copies}"),
+                "--data",
+                str(data),
+            ]
             times[n] = _timed(lambda c=cmd: subprocess.run(c, check=True, capture_output=True))
         base = min(times)
         print("reproduce: " + ", ".join(f"{n} rows {t:.1f} s ({t / times[base]:.1f}x)" for n, t in times.items()))

@@ -51,9 +51,24 @@ def test_forest_rows_exact_for_the_paper_design(ref, studies):
         "overall",
         "heterogeneity",
         "effect_test",
+        "alternative",
+        "alternative",
+        "alternative",
         "subgroup_test",
     ]
-    assert rows["y"].tolist() == [-float(i) for i in range(14)]
+    assert rows["y"].tolist() == [-float(i) for i in range(17)]
+    # k = 2 <= bayes_max_k: the total also with Hartung-Knapp and under both Bayesian priors
+    alt = rows[rows["kind"] == "alternative"]
+    assert alt["label"].tolist() == [
+        "REML + Hartung-Knapp",
+        "Bayesian, τ ~ half-normal(scale=10)",
+        "Bayesian, τ ~ half-Cauchy(scale=10)",
+    ]
+    bayes = run_analysis(get_spec("paper_function_akps"), studies).bayes
+    overall = bayes[bayes["group"] == "overall"].iloc[1:]
+    np.testing.assert_allclose(
+        alt[["estimate", "ci_low", "ci_high"]].astype(float), overall[["estimate", "ci_low", "ci_high"]]
+    )
     assert rows["label"].tolist()[:3] == [
         "Hip-only",
         "Hott 2019/2020: isolated hip-focused exercise vs free physical activity",
@@ -74,7 +89,7 @@ def test_forest_rows_exact_for_the_paper_design(ref, studies):
         "Heterogeneity: Not applicable",
         "Test for overall effect: Z = 0.28 (P = 0.78)",
     ]
-    assert rows["text"].tolist()[11:] == [
+    assert rows["text"].tolist()[11:13] + rows["text"].tolist()[16:] == [
         "Heterogeneity: Tau² = 0.00; Chi² = 0.03, df = 1 (P = 0.87); I² = 0%",
         "Test for overall effect: Z = 0.24 (P = 0.81)",
         "Test for subgroup differences: Chi² = 0.03, df = 1 (P = 0.87), I² = 0%",
@@ -124,7 +139,9 @@ def test_weights_belong_to_their_study_when_groups_are_interleaved():
 def test_forest_plot_returns_axes_and_draws_into_given_axes(studies):
     result = run_analysis(get_spec("function_hip_only_vs_knee_only"), studies)
     ax = forest_plot(result)
-    assert ax.figure is not None and len(ax.patches) == 1  # the overall diamond
+    # the overall diamond and, k being small, the open diamonds of Hartung-Knapp and two Bayesian priors
+    assert ax.figure is not None and len(ax.patches) == 4
+    assert sum(p.get_facecolor()[:3] == (1.0, 1.0, 1.0) for p in ax.patches) == 3
     fig, given = plt.subplots(figsize=(4, 3))
     assert forest_plot(result, ax=given) is given
 

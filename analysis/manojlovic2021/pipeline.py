@@ -118,7 +118,19 @@ class AnalysisResult(Result):
         arms = (PROGRAM_LABELS[e[0]] if len(e) == 1 else "Exercise", PROGRAM_LABELS[self.spec.comparator])
         label = MEASURE_LABELS.get(self.spec.measure, self.spec.measure)
         ratio = self.spec.measure in RATIO_MEASURES
-        return ForestData(self.result, studies, label, self.favours(), arms, log_scale=ratio)
+        return ForestData(self.result, studies, label, self.favours(), arms, log_scale=ratio,
+                          alternatives=self.alternatives())  # fmt: skip
+
+    def alternatives(self) -> tuple[tuple[str, float, float, float], ...]:
+        """For an analysis of few comparisons (``spec.bayes_max_k``): the overall result with Hartung-Knapp
+        and under the two Bayesian priors, as rows under the forest plot's total (:attr:`bayes`)."""
+        table = self.bayes
+        rows = table[(table["group"] == "overall") & (table["model"] != self.spec.method)]
+        out = []
+        for r in rows.itertuples(index=False):
+            label = r.model if not r.prior else f"Bayesian, τ ~ {r.prior}"
+            out.append((label, float(r.estimate), float(r.ci_low), float(r.ci_high)))
+        return tuple(out)
 
 
 def run_analysis(spec: AnalysisSpec, studies: pd.DataFrame) -> AnalysisResult:

@@ -362,7 +362,8 @@ def _bayes_section(add, results: list[AnalysisResult]) -> None:
     add(
         "With five comparisons or fewer tau² is barely estimable, so each such analysis is also pooled with the "
         "Hartung-Knapp test and by exact Bayesian random effects (posterior median and shortest 95% interval of "
-        "mu; the prior on tau named, and a second prior for sensitivity):\n"
+        "mu; the prior on tau named, and a second prior for sensitivity). Each such analysis's forest plot shows "
+        "the overall result under these models as open diamonds under its total:\n"
     )
     for t in tables:
         show = t.assign(

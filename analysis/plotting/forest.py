@@ -54,8 +54,9 @@ def forest_plot(
     Study labels, per-arm n (with mean and SD, or events, where given), weights,
     estimates with CIs as text (ratios back-transformed, on a log axis), squares scaled by weight, CI lines with arrows
     where clipped by ``xlim``, subgroup and overall diamonds, heterogeneity
-    lines, tests for the overall effect and for subgroup differences, and
-    "favours" labels. Without ``ax`` a figure sized to the number of rows is
+    lines, tests for the overall effect and for subgroup differences, the
+    total under other models where the data carry ``alternatives`` (open
+    diamonds), and "favours" labels. Without ``ax`` a figure sized to the number of rows is
     created. The text columns are drawn to the left of the Axes.
 
     Parameters
@@ -132,7 +133,7 @@ def forest_plot(
     for key, arm in zip(("events_e", "events_c") if binary else ("mean_e", "mean_c"), data.arms):
         ax.text(x_positions[key], top + 0.2, arm, transform=trans, fontsize=8, fontweight="bold", va="center")
     est = rows["estimate"].to_numpy(float)
-    pooled = rows["kind"].isin(["subtotal", "overall"]).to_numpy()
+    pooled = rows["kind"].isin(["subtotal", "overall", "alternative"]).to_numpy()
     if xlim is None:
         span = np.nanmax(
             np.abs(
@@ -155,6 +156,15 @@ def forest_plot(
             continue
         if r.kind in ("heterogeneity", "effect_test", "subgroup_test"):
             ax.text(x_positions["label"], y, r.text, transform=trans, fontsize=7.5, va="center")
+            continue
+        if r.kind == "alternative":  # the total under another model: an open diamond and its interval
+            ax.text(x_positions["label"], y, r.label, transform=trans, fontsize=7.5, va="center", style="italic",
+                    color=STYLE["extra"])  # fmt: skip
+            ax.text(x_positions["ci"], y, f"{shown(r.estimate):.{digits}f} [{shown(r.ci_low):.{digits}f}, "
+                    f"{shown(r.ci_high):.{digits}f}]", transform=trans, fontsize=8, va="center", color=STYLE["extra"])  # fmt: skip
+            lo, hi = max(r.ci_low, xlim[0]), min(r.ci_high, xlim[1])
+            diamond = [(lo, y), (r.estimate, y + 0.28), (hi, y), (r.estimate, y - 0.28)]
+            ax.add_patch(Polygon(diamond, closed=True, facecolor="white", edgecolor=STYLE["extra"], lw=1.2, zorder=3))
             continue
         bold = "bold" if r.kind in ("subtotal", "overall") else "normal"
         label = r.label if len(r.label) <= 50 else r.label[:49] + "…"  # the full label is in forest_rows()

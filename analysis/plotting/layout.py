@@ -24,7 +24,7 @@ from ..stats.subgroups import SubgroupResult
 __all__ = ["ARM_COLUMNS", "ROW_KINDS", "ForestData", "forest_data", "forest_rows"]
 
 #: Row kinds of :func:`forest_rows`, top to bottom within a block.
-ROW_KINDS = ("group", "study", "subtotal", "heterogeneity", "effect_test", "overall", "subgroup_test")
+ROW_KINDS = ("group", "study", "subtotal", "heterogeneity", "effect_test", "overall", "alternative", "subgroup_test")
 #: Optional per-arm columns of a study frame, shown when present (means and SDs, or events, with totals).
 ARM_COLUMNS = ("n_e", "mean_e", "sd_e", "events_e", "n_c", "mean_c", "sd_c", "events_c")
 
@@ -47,6 +47,9 @@ class ForestData:
         default from the result: "IV, Fixed" or "IV, Random".
     log_scale : estimates are logarithms of ratios: drawn on a log axis and
         printed back-transformed (odds and risk ratios).
+    alternatives : the overall result under other models, each ``(label,
+        estimate, ci_low, ci_high)``, drawn as open diamonds under the total
+        (e.g. Hartung-Knapp and Bayesian results of an analysis of few studies).
     """
 
     result: PoolResult | SubgroupResult
@@ -56,6 +59,7 @@ class ForestData:
     arms: tuple[str, str] = ("Experimental", "Control")
     model: str | None = None
     log_scale: bool = False
+    alternatives: tuple[tuple[str, float, float, float], ...] = ()
 
     @property
     def heading(self) -> str:
@@ -217,6 +221,8 @@ def forest_rows(result, labels=None, *, weights: str = "total") -> pd.DataFrame:
     rows.append(_pooled_row("overall", "Total", overall, frame, 100.0, None))
     rows.append(dict(kind="heterogeneity", group=None, label="", text=heterogeneity_text(overall)))
     rows.append(dict(kind="effect_test", group=None, label="", text=effect_text(overall)))
+    for label, est, lo, hi in data.alternatives:
+        rows.append(dict(kind="alternative", group=None, label=label, estimate=est, ci_low=lo, ci_high=hi, text=""))
     if isinstance(res, SubgroupResult):
         rows.append(dict(kind="subgroup_test", group=None, label="", text=subgroup_text(res)))
     out = pd.DataFrame(rows).reindex(columns=_LAYOUT_COLUMNS)
