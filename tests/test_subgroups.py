@@ -79,3 +79,22 @@ def test_bad_options(kw):
 def test_mismatched_groups():
     with pytest.raises(ValueError, match="one length"):
         subgroup_analysis([0.1, 0.2], [0.1, 0.1], ["a"])
+
+
+@pytest.mark.parametrize("method", ["DL", "REML", "EE"])
+@pytest.mark.parametrize("test", ["z", "knha"])
+def test_common_tau2_subgroups_are_the_meta_regression_on_group_indicators(method, test):
+    """Subgroups with one tau² are the mixed-effects model with the groups as a categorical moderator."""
+    import pandas as pd
+
+    from analysis import meta_regression
+
+    rng = np.random.default_rng(11)
+    y, v = rng.normal(0.3, 0.4, 14), rng.uniform(0.02, 0.2, 14)
+    g = np.array(list("abcabcabcabcab"))
+    sub = subgroup_analysis(y, v, g, method=method, test=test, tau2="common")
+    reg = meta_regression(y, v, formula="~ C(g)", data=pd.DataFrame({"g": g}), method=method, test=test)
+    assert sub.q_between == pytest.approx(reg.qm, rel=1e-9)
+    assert sub.p_between == pytest.approx(reg.qm_pvalue, rel=1e-9)
+    if method != "EE":
+        assert sub.tau2_common == pytest.approx(reg.tau2, rel=1e-9, abs=1e-12)
