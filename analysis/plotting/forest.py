@@ -158,7 +158,8 @@ def forest_plot(
             ax.text(x_positions["label"], y, r.text, transform=trans, fontsize=7.5, va="center")
             continue
         if r.kind == "alternative":  # the total under another model: an open diamond and its interval
-            ax.text(x_positions["label"], y, r.label, transform=trans, fontsize=7.5, va="center", style="italic",
+            label = r.label if len(r.label) <= 60 else r.label[:59] + "…"  # the full label is in forest_rows()
+            ax.text(x_positions["label"], y, label, transform=trans, fontsize=7.5, va="center", style="italic",
                     color=STYLE["extra"])  # fmt: skip
             ax.text(x_positions["ci"], y, f"{shown(r.estimate):.{digits}f} [{shown(r.ci_low):.{digits}f}, "
                     f"{shown(r.ci_high):.{digits}f}]", transform=trans, fontsize=8, va="center", color=STYLE["extra"])  # fmt: skip
@@ -215,11 +216,10 @@ def forest_plot(
         ax.spines[side].set_visible(False)
     ax.set_yticks([])
     ax.tick_params(axis="x", labelsize=8)
-    if data.log_scale:  # the axis is log(ratio); ticks name the ratios
-        ratios = np.array([0.001, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 1000])
+    if data.log_scale:  # the axis is log(ratio); ticks name the ratios, 1-2-5 steps or decades on wide axes
+        wide = xlim[1] - xlim[0] > 2 * np.log(20)
+        ratios = np.array([0.001, 0.01, 0.1, 1, 10, 100, 1000] if wide else [0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20])
         inside = ratios[(np.log(ratios) >= xlim[0] - 1e-9) & (np.log(ratios) <= xlim[1] + 1e-9)]
-        if len(inside) > 7:
-            inside = inside[np.isin(inside, [0.001, 0.01, 0.1, 0.2, 0.5, 1, 2, 5, 10, 100, 1000])]
         ax.set_xticks(np.log(inside), [f"{x:g}" for x in inside])
     left, right = data.favours
     for x_frac, text, ha in ((0.48, left, "right"), (0.52, right, "left")):
