@@ -15,11 +15,11 @@ import io
 import subprocess
 import sys
 import tempfile
-import time
 import warnings
 from pathlib import Path
 
 import pandas as pd
+from timing import best_time
 
 from analysis import MissingDataWarning, load_studies
 from analysis.manojlovic2021.load import default_path
@@ -41,12 +41,6 @@ def _copies(n_copies: int | None, rows: int | None, out: Path) -> Path:
     return out
 
 
-def _timed(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=50_000)
@@ -55,10 +49,10 @@ def main() -> None:
         tmp = Path(tmp)
         big = _copies(None, args.rows, tmp / "big.csv")
         pd.read_csv(big)  # warm the file cache for both readers
-        t_pd = min(_timed(lambda: pd.read_csv(big)) for _ in range(3))
+        t_pd = best_time(lambda: pd.read_csv(big), 3)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", MissingDataWarning)
-            t_load = min(_timed(lambda: load_studies(big)) for _ in range(3))
+            t_load = best_time(lambda: load_studies(big), 3)
         print(
             f"{args.rows} rows: load_studies {t_load:.2f} s, pandas.read_csv {t_pd:.2f} s, ratio {t_load / t_pd:.1f}x"
         )
@@ -76,7 +70,7 @@ def main() -> None:
                 "--data",
                 str(data),
             ]
-            times[n] = _timed(lambda c=cmd: subprocess.run(c, check=True, capture_output=True))
+            times[n] = best_time(lambda c=cmd: subprocess.run(c, check=True, capture_output=True))
         base = min(times)
         print("reproduce: " + ", ".join(f"{n} rows {t:.1f} s ({t / times[base]:.1f}x)" for n, t in times.items()))
 

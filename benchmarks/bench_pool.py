@@ -15,10 +15,10 @@ import argparse
 import shutil
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
+from timing import timed
 
 from analysis import pool
 
@@ -32,12 +32,6 @@ t <- system.time(for (i in seq_len(nrow(y))) {{
 }})[["elapsed"]]
 cat(t, fails, "\\n")
 """
-
-
-def _timed(fn):
-    start = time.perf_counter()
-    out = fn()
-    return time.perf_counter() - start, out
 
 
 def main() -> None:
@@ -55,12 +49,12 @@ def main() -> None:
 
     results = {}
     for method in ("DL", "PM", "REML"):
-        results[method] = _timed(lambda m=method: pool(y, v, method=m))[0]
+        results[method] = timed(lambda m=method: pool(y, v, method=m))[0]
     print(f"pfp-meta batch, {n_rows} x k={k}: " + ", ".join(f"{m} {t:.3f} s" for m, t in results.items()))
 
     from statsmodels.stats.meta_analysis import combine_effects
 
-    sm_t, sm_tau2 = _timed(lambda: [combine_effects(y[i], v[i], method_re="iterated").tau2 for i in range(loop_rows)])
+    sm_t, sm_tau2 = timed(lambda: [combine_effects(y[i], v[i], method_re="iterated").tau2 for i in range(loop_rows)])
     sm_per = sm_t / loop_rows
     ours_pm = pool(y[:loop_rows], v[:loop_rows], method="PM").tau2
     agree = np.max(np.abs(np.asarray(sm_tau2) - ours_pm))

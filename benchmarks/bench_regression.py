@@ -19,10 +19,10 @@ import itertools
 import shutil
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
+from timing import best_time
 
 from analysis import meta_regression, regression_permutation_test
 
@@ -33,15 +33,6 @@ res <- rma(yi, vi, mods = ~ x, data = d, method = "REML")
 t <- system.time(p <- permutest(res, exact = TRUE, progbar = FALSE))[["elapsed"]]
 cat(t, "\\n")
 """
-
-
-def _time(fn, repeat: int = 1) -> float:
-    best = np.inf
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def _data(rng, k):
@@ -59,8 +50,8 @@ def main() -> None:
 
     y, v, X = _data(rng, 7)
     orders = list(itertools.permutations(range(7)))
-    t_batch = _time(lambda: regression_permutation_test(y, v, X, exact=True), repeat=3)
-    t_loop = _time(lambda: [meta_regression(y, v, X[list(o)]) for o in orders])
+    t_batch = best_time(lambda: regression_permutation_test(y, v, X, exact=True), repeat=3)
+    t_loop = best_time(lambda: [meta_regression(y, v, X[list(o)]) for o in orders])
     print(f"permutation test, all 5,040 orderings of k = 7, REML: batch {t_batch:.3f} s, loop of meta_regression "
           f"{t_loop:.2f} s; ratio {t_loop / t_batch:.0f}x")  # fmt: skip
     if shutil.which("Rscript"):
@@ -77,16 +68,16 @@ def main() -> None:
 
     k = args.k
     y, v, X = _data(rng, k)
-    t_perm = _time(lambda: regression_permutation_test(y, v, X, n_permutations=2000, seed=1), repeat=3)
+    t_perm = best_time(lambda: regression_permutation_test(y, v, X, n_permutations=2000, seed=1), repeat=3)
     perms = [rng.permutation(k) for _ in range(2000)]
-    t_perm_loop = _time(lambda: [meta_regression(y, v, X[o]) for o in perms])
+    t_perm_loop = best_time(lambda: [meta_regression(y, v, X[o]) for o in perms])
     print(f"permutation test, 2,000 random orderings of k = {k}: batch {t_perm:.3f} s, loop {t_perm_loop:.2f} s; "
           f"ratio {t_perm_loop / t_perm:.0f}x")  # fmt: skip
 
     fit = meta_regression(y, v, X)
-    t_infl = _time(fit.influence, repeat=3)
-    t_loo = _time(fit.leave_one_out, repeat=3)
-    t_del_loop = _time(
+    t_infl = best_time(fit.influence, repeat=3)
+    t_loo = best_time(fit.leave_one_out, repeat=3)
+    t_del_loop = best_time(
         lambda: [meta_regression(np.delete(y, i), np.delete(v, i), np.delete(X, i, 0)) for i in range(k)]
     )
     print(f"case deletion, k = {k}: influence {t_infl:.3f} s, leave_one_out {t_loo:.3f} s, loop of k refits "

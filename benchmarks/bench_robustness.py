@@ -15,10 +15,10 @@ import argparse
 import shutil
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
+from timing import best_time
 
 from analysis import pool
 from analysis.stats.robustness import gosh, influence, leave_one_out
@@ -32,15 +32,6 @@ cat(t, nrow(g$res), "\\n")
 """
 
 
-def _time(fn, repeat: int = 1):
-    best = np.inf
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--k-loo", type=int, default=300, help="studies for the leave-one-out comparison")
@@ -49,7 +40,7 @@ def main() -> None:
     v = rng.uniform(0.01, 0.3, 13)
     y = rng.normal(0.2 + rng.normal(0, 0.2, 13), np.sqrt(v))
 
-    t_gosh = _time(lambda: gosh(y, v, method="REML"), repeat=3)
+    t_gosh = best_time(lambda: gosh(y, v, method="REML"), repeat=3)
     print(f"GOSH, all 8191 subsets of k=13, REML, pfp-meta batch: {t_gosh:.3f} s")
     if shutil.which("Rscript"):
         with tempfile.TemporaryDirectory() as tmp:
@@ -74,9 +65,9 @@ def main() -> None:
             keep = np.arange(k) != i
             pool(y2[keep], v2[keep], method="REML")
 
-    t_batch = _time(lambda: leave_one_out(y2, v2, method="REML"), repeat=3)
-    t_infl = _time(lambda: influence(y2, v2, method="REML"), repeat=3)
-    t_loop = _time(loop_loo)
+    t_batch = best_time(lambda: leave_one_out(y2, v2, method="REML"), repeat=3)
+    t_infl = best_time(lambda: influence(y2, v2, method="REML"), repeat=3)
+    t_loop = best_time(loop_loo)
     print(
         f"leave-one-out, k={k}, REML: batch {t_batch:.3f} s, influence (batch) {t_infl:.3f} s, "
         f"loop of pool {t_loop:.3f} s; ratio loop / batch: {t_loop / t_batch:.0f}x"
