@@ -253,3 +253,19 @@ def test_cli_rtol_applies_to_revman_files_only(tmp_path):
     wrong = subprocess.run([*run, str(csv_file), "--rtol", "1e-8", "--out", str(tmp_path / "w")], capture_output=True,
                            text=True)  # fmt: skip
     assert wrong.returncode == 2 and "--rtol applies to RevMan files" in wrong.stderr
+
+
+def test_a_study_that_is_not_estimable_counts_in_the_totals_only(tmp_path):
+    def change(root):
+        o = _outcome(root)
+        ET.SubElement(o, "DICH_DATA", STUDY_ID="STD-Hart", ESTIMABLE="NO", EVENTS_1="0", TOTAL_1="50", EVENTS_2="0",
+                      TOTAL_2="40", ORDER="20", EFFECT_SIZE="", SE="", WEIGHT="0.0")  # fmt: skip
+        o.set("STUDIES", "8"), o.set("TOTAL_1", "14236"), o.set("TOTAL_2", "13857")
+
+    result = audit_revman(_changed(tmp_path, change))
+    assert result.clean, result.table[result.table["verdict"] == "discrepant"]
+    hart = result.table[result.table["study"] == "Hart 1975"]
+    assert hart["quantity"].tolist() == ["WEIGHT"]  # it weighs nothing; it enters the totals
+    total = result.table[(result.table["study"] == "Total") & (result.table["figure"] == "Analysis 1.1")]
+    total = total.set_index("quantity")
+    assert total.loc["STUDIES", "printed"] == "8" and total.loc["DF", "printed"] == "6"

@@ -65,6 +65,8 @@ _POOLED_ATTRS = ("EFFECT_SIZE", "CI_START", "CI_END", "LOG_EFFECT_SIZE", "LOG_CI
                  "CHI2", "DF", "P_CHI2", "I2", "TAU2", "WEIGHT", "STUDIES", "EVENTS_1", "EVENTS_2", "TOTAL_1",
                  "TOTAL_2")  # fmt: skip
 _SUBGROUP_TEST_ATTRS = ("Q", "P_Q", "I2_Q")
+#: Pooled numbers that tell one model from another (the diagnosis model_mismatch).
+_MODEL_ATTRS = ("EFFECT_SIZE", "CI_START", "CI_END", "TAU2")
 _STUDY_ATTRS = ("EFFECT_SIZE", "CI_START", "CI_END", "LOG_EFFECT_SIZE", "LOG_CI_START", "LOG_CI_END", "SE", "VAR",
                 "O_E", "WEIGHT")  # fmt: skip
 _INPUTS = {"EVENTS_1": "events_1", "TOTAL_1": "n_1", "EVENTS_2": "events_2", "TOTAL_2": "n_2", "MEAN_1": "mean_1",
@@ -322,12 +324,12 @@ def _pooled_values(f: _Fit, o: pd.Series, rows: pd.DataFrame, weight: float) -> 
     return values
 
 
-def _study_values(f: _Fit, j: int, o: pd.Series, weight: float, row: pd.Series) -> dict[str, float]:
+def _study_values(f: _Fit, j: int, o: pd.Series) -> dict[str, float]:
     z = stats.norm.isf((1 - o["study_level"]) / 2)
     y, se = f.yi[j], np.sqrt(f.vi[j])
     m = o["measure"]
     values = {"EFFECT_SIZE": _scale(y, m), "CI_START": _scale(y - z * se, m), "CI_END": _scale(y + z * se, m),
-              "SE": se, "VAR": f.vi[j], "WEIGHT": weight}  # fmt: skip
+              "SE": se, "VAR": f.vi[j], "WEIGHT": f.weights[j]}  # fmt: skip
     if m in _RATIO:
         values.update(LOG_EFFECT_SIZE=y / np.log(10), LOG_CI_START=(y - z * se) / np.log(10),
                       LOG_CI_END=(y + z * se) / np.log(10))  # fmt: skip
@@ -381,28 +383,24 @@ def audit_revman(path: Path | str, *, rtol: float = 1e-5) -> AuditResult:
             if g:
                 fits[g] = _fit(rows[usable & (rows["subgroup"] == g).to_numpy()], o, o["method"], o["model"])
         other = {"fixed": "random", "random": "fixed"}[o["model"]]
-        alt = _fit(rows[usable], o, o["method"], other) if o["type"] != "o-e" else None
-        scope_total = o["totals"] or not any(groups)
+        in_total = o["totals"] or not any(groups)  # RevMan's study weights: % of the total, else of the subgroup
         found = []
-        # study rows: each at its place in the block whose weights RevMan shows (the total, else its subgroup)
-        bad_rows = set()
-        for g in groups:
-            block = usable & ((rows["subgroup"] == g).to_numpy() if (g and not scope_total) else True)
-            base = fits[g] if (g and not scope_total) else fits["Total"]
-            for pos, idx in enumerate(np.flatnonzero(block)):
-                r = rows.iloc[idx]
-                if r["subgroup"] != g:
-                    continue
-                values = _study_values(base, pos, o, base.weights[pos], r)
-                sub = st_o[(st_o["level"] == "study") & (st_o["row"] == r["row"])]
-                for _, s in sub.iterrows():
-                    rec = _record(figure, int(r["row"]), r["study"], s, values.get(s["attribute"], np.nan), rtol)
-                    found.append(rec)
-                    if rec["verdict"] == "discrepant" and s["attribute"] != "WEIGHT":
-                        bad_rows.add(g)
-        # pooled rows
+        bad_groups = set()
+        for idx in range(len(rows)):
+            r = rows.iloc[idx]
+            g = r["subgroup"] if (r["subgroup"] and not in_total) else "Total"
+            members = usable & ((rows["subgroup"] == g).to_numpy() if g != "Total" else True)
+            pos = int(np.count_nonzero(members[:idx]))  # the row's place in its fit's input
+            # a study RevMan marks not estimable weighs nothing and has no effect to recompute
+            values = _study_values(fits[g], pos, o) if usable[idx] else {"WEIGHT": 0.0}
+            for _, s in st_o[(st_o["level"] == "study") & (st_o["row"] == r["row"])].iterrows():
+                rec = _record(figure, int(r["row"]), r["study"], s, values.get(s["attribute"], np.nan), rtol)
+                found.append(rec)
+                if rec["verdict"] == "discrepant" and s["attribute"] != "WEIGHT":
+                    bad_groups.add(r["subgroup"])
+        # pooled rows: counts over every study row in scope, estimates over the estimable ones
         for level, label, g in [("subgroup", f"Subtotal: {g}", g) for g in groups if g] + [("outcome", "Total", "")]:
-            scope = rows[usable & ((rows["subgroup"] == g).to_numpy() if g else True)]
+            scope = rows[(rows["subgroup"] == g).to_numpy() if g else np.ones(len(rows), bool)]
             f = fits[g] if g else fits["Total"]
             if g and o["totals"]:
                 weight = float(np.nansum(fits["Total"].weights[(rows[usable]["subgroup"] == g).to_numpy()]))
@@ -415,12 +413,13 @@ def audit_revman(path: Path | str, *, rtol: float = 1e-5) -> AuditResult:
             for _, s in sub.iterrows():
                 rec = _record(figure, 0, label, s, values.get(s["attribute"], np.nan), rtol)
                 if rec["verdict"] == "discrepant":
-                    if (g in bad_rows) or (not g and bad_rows):
+                    if (g in bad_groups) or (not g and bad_groups):
                         rec["diagnosis"] = "study_rows"
                         rec["detail"] += "; follows discrepant study rows"
-                    elif alt is not None and level == "outcome" and s["attribute"] in ("EFFECT_SIZE", "CI_START",
-                                                                                       "CI_END", "TAU2"):  # fmt: skip
-                        other_values = _pooled_values(alt, o, scope, weight)
+                    elif o["type"] != "o-e" and level == "outcome" and s["attribute"] in _MODEL_ATTRS:
+                        if "other" not in fits:  # the other model, fitted only when a number needs it
+                            fits["other"] = _fit(rows[usable], o, o["method"], other)
+                        other_values = _pooled_values(fits["other"], o, scope, weight)
                         if _judge(other_values[s["attribute"]], s["value"], rtol)[0] == "reproduced":
                             rec["diagnosis"] = "model_mismatch"
                             rec["detail"] += f"; fits the {other} model the file does not name"
