@@ -191,3 +191,15 @@ def test_studies_frame_and_back_transform():
     assert frame["weight"].sum() == pytest.approx(100)
     rd = mantel_haenszel(*_data("bcg"), measure="RD")
     assert np.isnan(rd.exp_estimate) and "exp_yi" not in rd.studies()
+
+
+def test_peto_under_revman_uses_the_raw_counts():
+    """R meta (which follows RevMan 5): no continuity correction for Peto, in the studies or the pooled estimate."""
+    a, n1, c, n2 = _data("sparse")
+    yi, vi = peto_odds_ratio(a, n1, c, n2, convention="revman5")
+    raw, _ = peto_odds_ratio(a, n1, c, n2, add=0, to="none", drop00=True)
+    np.testing.assert_allclose(yi, raw, rtol=1e-15)
+    assert np.isnan(yi[[2, 6]]).all()  # double zeros (and all-event tables): V = 0
+    res = peto(a, n1, c, n2, convention="revman5")
+    want = REF["peto"]["sparse"]  # rma.peto pools the uncorrected counts too
+    assert res.estimate == pytest.approx(want["beta"], rel=1e-12) and res.q == pytest.approx(want["QE"], rel=1e-12)

@@ -20,7 +20,7 @@ Two conventions for zero cells, each a named option:
   zero cell, for the study's effect and for the Mantel-Haenszel estimate;
   double-zero tables are not estimable for OR and RR (they stay in for RD);
   a risk difference is computed from the raw counts and only its variance
-  from the corrected ones.
+  from the corrected ones; Peto's method uses the raw counts throughout.
 
 Checked against metafor 3.8-1 ``escalc``, ``rma.mh`` and ``rma.peto`` over
 every correction option on tables with zero cells and double zeros
@@ -168,8 +168,8 @@ def _options(to: str, convention: str) -> None:
 def _effects(t: _Tables, measure: str, add: float, to: str, drop00: bool | None, convention: str):
     """yi and vi of each table (NaN where not estimable), as the convention computes them."""
     _options(to, convention)
-    if convention == "revman5":
-        add, to = 0.5, "only0"
+    if convention == "revman5":  # 0.5 to tables with a zero cell; Peto's O - E and V need none (R meta, metabin)
+        add, to = (0.0, "none") if measure == "PETO" else (0.5, "only0")
         drop = measure in ("OR", "RR", "PETO") if drop00 is None else drop00
     else:
         drop = bool(drop00)
@@ -580,7 +580,7 @@ def binary_pool(
         q = res.q
         tau_method = res.method
     else:
-        counts = t.corrected(0.5, "only0") if revman else t
+        counts = t.corrected(0.5, "only0") if revman and method == "MH" else t
         if revman and kind != "RD":
             counts = counts.subset(~t.double_zero)
         if method == "MH":
