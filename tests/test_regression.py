@@ -180,10 +180,16 @@ def test_every_result_speaks_the_protocol():
         analysis.network_meta_analysis(analysis.datasets.franchini2012(), method="EE"),
         analysis.mean_sd_from_fivenum(30, median=5.0, q1=4.0, q3=7.0),
         analysis.multiverse([({"all": "yes"}, y, v)]),
+        meta_regression(y, v, _x()).influence(),
+        meta_regression(y, v, _x()).leave_one_out(),
+        analysis.mantel_haenszel([4, 6, 3], [123, 306, 231], [11, 29, 11], [139, 303, 231]),
+        analysis.peto([4, 6, 3], [123, 306, 231], [11, 29, 11], [139, 303, 231]),
     ]
     from analysis.audit import audit_forest_plots
+    from analysis.datasets import fleiss1993_path
 
     results.append(audit_forest_plots(Path(__file__).parent / "reference" / "audit_forest_reference.csv"))
+    results += [analysis.read_revman(fleiss1993_path()), analysis.audit_revman(fleiss1993_path())]
     for res in results:
         assert isinstance(res.to_frame(), pd.DataFrame)
         assert isinstance(res.summary(), str) and res.summary()
