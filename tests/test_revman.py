@@ -6,6 +6,7 @@ exactly where they were changed; a file with subgroups whose stored numbers meta
 """
 
 import json
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -160,31 +161,31 @@ def test_subgroups_computed_by_metafor_are_reproduced(tmp_path, model):
 @pytest.mark.parametrize(
     "text, where",
     [
-        ("not xml at all", "'file'"),
-        ("<?xml version='1.0'?><OTHER/>", "'OTHER'"),
-        ("<?xml version='1.0'?><COCHRANE_REVIEW/>", "'ANALYSES_AND_DATA'"),
+        ("not xml at all", "not well-formed XML"),
+        ("<?xml version='1.0'?><OTHER/>", "root element is OTHER"),
+        ("<?xml version='1.0'?><COCHRANE_REVIEW/>", "element ANALYSES_AND_DATA: missing"),
         (
             "<?xml version='1.0'?><COCHRANE_REVIEW><ANALYSES_AND_DATA><COMPARISON NO='1'>"
             "<DICH_OUTCOME NO='1' EFFECT_MEASURE='OR' METHOD='MH'><DICH_DATA STUDY_ID='S1' EVENTS_1='3' TOTAL_1='10'/>"
             "</DICH_OUTCOME></COMPARISON></ANALYSES_AND_DATA></COCHRANE_REVIEW>",
-            "'DICH_DATA S1 in 1.1'",
+            "element DICH_DATA (study S1, outcome 1.1): lacks events_2, n_2",
         ),
         (
             "<?xml version='1.0'?><COCHRANE_REVIEW><ANALYSES_AND_DATA><COMPARISON NO='2'>"
             "<OTHER_OUTCOME NO='3'/></COMPARISON></ANALYSES_AND_DATA></COCHRANE_REVIEW>",
-            "'OTHER_OUTCOME 2.3'",
+            "element OTHER_OUTCOME (outcome 2.3): outcomes of type OTHER",
         ),
         (
             "<?xml version='1.0'?><COCHRANE_REVIEW><ANALYSES_AND_DATA><COMPARISON NO='1'>"
             "<DICH_OUTCOME NO='1' EFFECT_MEASURE='OR' METHOD='GLMM'/></COMPARISON></ANALYSES_AND_DATA></COCHRANE_REVIEW>",
-            "'DICH_OUTCOME 1.1'",
+            "element DICH_OUTCOME (outcome 1.1): METHOD 'GLMM'",
         ),
     ],
 )
 def test_bad_files_name_the_element(tmp_path, text, where):
     path = tmp_path / "bad.rm5"
     path.write_text(text)
-    with pytest.raises(DataError, match=where) as info:
+    with pytest.raises(DataError, match=re.escape(where)) as info:
         read_revman(path)
     assert "\n" not in str(info.value)
 

@@ -126,8 +126,9 @@ class RevManReview(Result):
         return self.studies[self.studies["outcome"] == key].reset_index(drop=True)
 
 
-def _fail(path: Path, element: str, message: str) -> DataError:
-    return DataError(path, [Problem(None, None, element, message)])
+def _fail(path: Path, element: str | None, message: str) -> DataError:
+    """The one-line error for a file RevMan's format does not allow or the audit cannot use: the element, then what."""
+    return DataError(path, [Problem(None, None, None, f"element {element}: {message}" if element else message)])
 
 
 def read_revman(path: Path | str) -> RevManReview:
@@ -143,14 +144,14 @@ def read_revman(path: Path | str) -> RevManReview:
     try:
         root = ET.parse(path).getroot()
     except OSError as exc:
-        raise _fail(path, "file", f"cannot be read ({exc.strerror or exc})") from None
+        raise _fail(path, None, f"cannot be read ({exc.strerror or exc})") from None
     except ET.ParseError as exc:
-        raise _fail(path, "file", f"is not well-formed XML ({exc})") from None
+        raise _fail(path, None, f"not well-formed XML ({exc})") from None
     if root.tag != "COCHRANE_REVIEW":
-        raise _fail(path, root.tag, "is not a RevMan 5 file (its root element is not COCHRANE_REVIEW)")
+        raise _fail(path, None, f"not a RevMan 5 file (its root element is {root.tag}, not COCHRANE_REVIEW)")
     analyses = root.find("ANALYSES_AND_DATA")
     if analyses is None:
-        raise _fail(path, "ANALYSES_AND_DATA", "the file has no analyses")
+        raise _fail(path, "ANALYSES_AND_DATA", "missing: the file has no analyses")
     names = {}
     for s in root.iter("STUDY"):
         names[s.get("ID")] = f"{s.get('NAME', s.get('ID'))} {s.get('YEAR', '')}".strip()
@@ -163,7 +164,7 @@ def read_revman(path: Path | str) -> RevManReview:
             if not el.tag.endswith("_OUTCOME"):
                 continue
             key = f"{c_no}.{el.get('NO')}"
-            where = f"{el.tag} {key}"
+            where = f"{el.tag} (outcome {key})"
             if kind not in OUTCOME_TYPES:
                 raise _fail(path, where, f"outcomes of type {kind} are not supported ({', '.join(OUTCOME_TYPES)} are)")
             measure = el.get("EFFECT_MEASURE") or (el.findtext("EFFECT_MEASURE") or "").strip()
@@ -199,7 +200,7 @@ def read_revman(path: Path | str) -> RevManReview:
                 for row in block.findall(f"{kind}_DATA"):
                     sid = row.get("STUDY_ID")
                     if not sid:
-                        raise _fail(path, f"{kind}_DATA in {key}", "a study row has no STUDY_ID")
+                        raise _fail(path, f"{kind}_DATA (outcome {key})", "a study row has no STUDY_ID")
                     n_rows += 1
                     record = dict(outcome=key, row=n_rows, subgroup=sub, study_id=sid, study=names.get(sid, sid),
                                   order=_number(row.get("ORDER")), estimable=row.get("ESTIMABLE", "YES") == "YES")  # fmt: skip
@@ -219,7 +220,7 @@ def read_revman(path: Path | str) -> RevManReview:
                     stored += _stored(row, study_attrs, key, "study", sub, record["study"], n_rows)
                     studies.append(record)
     if not outcomes:
-        raise _fail(path, "ANALYSES_AND_DATA", "the file has no outcomes")
+        raise _fail(path, "ANALYSES_AND_DATA", "holds no outcomes")
     cols = ["outcome", "row", "subgroup", "study_id", "study", "order", "estimable", *_INPUTS.values(), "estimate", "se",
             "o_e", "var"]  # fmt: skip
     return RevManReview(
@@ -243,7 +244,7 @@ def _stored(el, attrs, key, level, sub, study, row) -> list[dict]:
 
 
 def _check_inputs(path: Path, kind: str, key: str, r: dict) -> None:
-    where = f"{kind}_DATA {r['study_id']} in {key}"
+    where = f"{kind}_DATA (study {r['study_id']}, outcome {key})"
     need = {"DICH": ("events_1", "n_1", "events_2", "n_2"), "CONT": ("mean_1", "sd_1", "n_1", "mean_2", "sd_2", "n_2"),
             "IV": ("estimate", "se"), "IPD": ("o_e", "var")}[kind]  # fmt: skip
     missing = [c for c in need if not np.isfinite(r.get(c, np.nan))]
