@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -148,3 +149,28 @@ def test_reproduction_puts_the_bayesian_result_beside_reml():
     assert priors(smd, res.effects)[0][1].label.startswith("Rhodes 2015")
     many = run_analysis(get_spec("paper_function_akps").with_options(bayes_max_k=1), studies)
     assert many.bayes.empty  # more comparisons than bayes_max_k: no Bayesian rows
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    st.lists(st.tuples(st.floats(-2, 2), st.floats(0.01, 1)), min_size=2, max_size=7), st.randoms(use_true_random=False)
+)
+def test_permuting_the_studies_changes_nothing(studies, rnd):
+    y, v = (np.array(x) for x in zip(*studies))
+    order = list(range(len(y)))
+    rnd.shuffle(order)
+    a = bayesian_pool(y, v, tau_prior="half_normal", tau_scale=0.5)
+    b = bayesian_pool(y[order], v[order], tau_prior="half_normal", tau_scale=0.5)
+    # the integration's own error (well below its stated accuracy) may differ with the order of the sums
+    pd.testing.assert_frame_equal(a.posterior, b.posterior, rtol=1e-7, atol=1e-7)
+    np.testing.assert_allclose(b.theta.to_numpy(float), a.theta.to_numpy(float)[order], rtol=1e-7, atol=1e-7)
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.floats(-2, 2), st.floats(0.01, 1), st.floats(-1, 1), st.floats(0.1, 2))
+def test_one_study_with_a_normal_prior_on_mu_is_the_precision_weighted_combination(y, v, m0, s0):
+    """k = 1 and tau fixed near 0: the posterior of mu is N((y/v + m0/s0²)/(1/v + 1/s0²), 1/(1/v + 1/s0²))."""
+    res = bayesian_pool([y], [v], tau_prior="half_normal", tau_scale=1e-6, mu_prior=(m0, s0))
+    precision = 1 / v + 1 / s0**2
+    assert res.posterior.loc["mean", "mu"] == pytest.approx((y / v + m0 / s0**2) / precision, abs=1e-6)
+    assert res.posterior.loc["sd", "mu"] == pytest.approx(np.sqrt(1 / precision), rel=1e-5)
