@@ -24,7 +24,7 @@ from functools import cached_property, lru_cache
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
-from scipy import optimize, special, stats
+from scipy import optimize, special
 
 from .priors import TauPrior, _positive
 from .priors import tau_prior as tau_prior_named  # bayesian_pool's argument of the same name shadows it
@@ -47,6 +47,27 @@ def _nodes(n_panels: int, order: int = 16) -> tuple[np.ndarray, np.ndarray]:
     return nodes, weights
 
 
+def _invert(cdf, pdf, p: float, lo: float, hi: float, x: float) -> float:
+    """x in [lo, hi] with cdf(x) = p, given cdf(lo) <= p <= cdf(hi): Newton steps on cdf - p (the
+    density is its derivative), bisection whenever a step would leave the shrinking bracket; stops
+    when a step is below 1e-14 (absolute near 0, else relative), brentq's tolerance before."""
+    x = min(max(x, lo), hi)
+    for _ in range(300):
+        f = float(cdf(x)) - p
+        if f == 0:
+            return x
+        lo, hi = (lo, x) if f > 0 else (x, hi)
+        d = float(pdf(x))
+        step = x - f / d if d > 0 else np.nan
+        if abs(step - x) <= 1e-14 * max(1.0, abs(x)):  # Newton's correction is at rounding level
+            return step
+        xn = step if lo < step < hi else 0.5 * (lo + hi)
+        if hi - lo <= 1e-14 * max(1.0, abs(hi)):
+            return xn
+        x = xn
+    return x
+
+
 class _Mixture:
     """A finite mixture of normals (weights, means, sds): exact cdf, density, moments and quantiles."""
 
@@ -54,8 +75,8 @@ class _Mixture:
         self.w, self.m, self.s = weights, means, sds
 
     def pdf(self, x):
-        x = np.asarray(x, float)[..., None]
-        return (self.w * stats.norm.pdf(x, self.m, self.s)).sum(axis=-1)
+        z = (np.asarray(x, float)[..., None] - self.m) / self.s
+        return (self.w * np.exp(-0.5 * z * z) / (self.s * np.sqrt(2 * np.pi))).sum(axis=-1)
 
     def cdf(self, x):
         x = np.asarray(x, float)[..., None]
@@ -71,7 +92,7 @@ class _Mixture:
 
     def quantile(self, p):
         lo, hi = self.mean - 50 * self.sd, self.mean + 50 * self.sd
-        return optimize.brentq(lambda x: float(self.cdf(x)) - p, lo, hi, xtol=1e-14, rtol=1e-14, maxiter=500)
+        return _invert(self.cdf, self.pdf, p, lo, hi, self.mean + self.sd * float(special.ndtri(p)))
 
     def mode(self):
         a, b = self.quantile(0.05), self.quantile(0.95)
@@ -81,17 +102,27 @@ class _Mixture:
         return float(res.x)
 
 
-def _interval(quantile, level: float, kind: str, bounded: bool = False) -> tuple[float, float]:
-    """Central or shortest interval of probability ``level`` from a quantile function (``bounded``:
-    the support starts at 0, so the shortest interval may start there)."""
+def _interval(quantile, pdf, level: float, kind: str, bounded: bool = False) -> tuple[float, float]:
+    """Central or shortest interval of probability ``level`` from a quantile function and the density
+    (``bounded``: the support starts at 0, so the shortest interval may start there).
+
+    The shortest interval of a unimodal density has equal density at its ends: the lower tail
+    probability a solves pdf(Q(a)) = pdf(Q(a + level)) (Brent, to 1e-12 in a). Where the density at
+    the lowest a is already the higher one it decreases from the start: on [0, ∞) the interval starts
+    at 0, else at the lowest a tried.
+    """
     if kind == "central":
         return quantile((1 - level) / 2), quantile((1 + level) / 2)
-    width = lambda a: quantile(a + level) - quantile(a)  # noqa: E731
+    gap = lambda a: float(pdf(quantile(a))) - float(pdf(quantile(a + level)))  # noqa: E731
     eps = 1e-12
-    res = optimize.minimize_scalar(width, bounds=(eps, 1 - level - eps), method="bounded", options={"xatol": 1e-12})
-    a = float(res.x)
-    if bounded and width(0.0) <= width(a):  # a density decreasing from 0 (tau with its mode at 0)
-        a = 0.0
+    lo, hi = eps, 1 - level - eps
+    at_lo = gap(lo)
+    if at_lo >= 0:
+        a = 0.0 if bounded else lo
+    elif gap(hi) <= 0:
+        a = hi
+    else:
+        a = optimize.brentq(gap, lo, hi, xtol=1e-12, rtol=1e-12, maxiter=200)
     return quantile(a), quantile(a + level)
 
 
@@ -216,10 +247,18 @@ class _TauPosterior:
     def quantile(self, p):
         if p <= 0:
             return 0.0
-        hi = min(self.to_tau(np.array([0.5]))[0][0], self.upper)
-        while self.cdf(hi) < p and hi < self.upper:
-            hi = min(2 * hi, self.upper)
-        return optimize.brentq(lambda t: self.cdf(t) - p, 0.0, hi, xtol=1e-14, rtol=1e-13, maxiter=500)
+        # the panel whose cumulative mass holds p brackets the quantile; linear in u inside it is the start
+        j = int(np.clip(np.searchsorted(self.cum, p, side="right") - 1, 0, self._PANELS - 1))
+        frac = (p - self.cum[j]) / (self.cum[j + 1] - self.cum[j]) if self.cum[j + 1] > self.cum[j] else 0.5
+        with np.errstate(divide="ignore"):  # the last panel ends at tau = inf on an unbounded support
+            ends = self.to_tau(np.array([j, j + 1 + 0.0, j + min(max(frac, 0.0), 1.0)]) / self._PANELS)[0]
+        lo, hi, start = float(ends[0]), min(float(ends[1]), self.upper), float(ends[2])
+        if not (np.isfinite(hi) and np.isfinite(start) and self.cdf(lo) <= p <= self.cdf(hi)):
+            # the last panel, or the table's rounding at a panel's edge: search from 0
+            lo, hi = 0.0, min(self.to_tau(np.array([0.5]))[0][0], self.upper)
+            while self.cdf(hi) < p and hi < self.upper:
+                hi = min(2 * hi, self.upper)
+        return _invert(self.cdf, self.pdf, p, lo, hi, start)
 
 
 def bayesian_pool(
@@ -341,11 +380,11 @@ def bayesian_pool(
     res = optimize.minimize_scalar(lambda t: -logpost(np.array([t]))[0], bounds=(0.0, tau_post.quantile(0.999)),
                                    method="bounded", options={"xatol": 1e-12})  # fmt: skip
     t_mode = float(res.x) if logpost(np.array([res.x]))[0] > logpost(np.array([0.0]))[0] else 0.0
-    t_lo, t_hi = _interval(tau_post.quantile, level, interval, bounded=True)
+    t_lo, t_hi = _interval(tau_post.quantile, tau_post.pdf, level, interval, bounded=True)
     rows = ["mode", "median", "mean", "sd", "ci_low", "ci_high"]
     post = {"tau": [t_mode, tau_post.quantile(0.5), t_mean, t_sd, t_lo, t_hi]}
     for name, mix in (("mu", mu), ("predictive", pred)):
-        lo, hi = _interval(mix.quantile, level, interval)
+        lo, hi = _interval(mix.quantile, mix.pdf, level, interval)
         # Var(mu | tau) and a new trial's spread grow like tau² (unless a normal prior bounds mu's): E[tau²] = inf
         prior_bounds_mu = name == "mu" and mu_prior is not None
         sd = mix.sd if finite[1] or prior_bounds_mu else np.inf
@@ -359,7 +398,7 @@ def bayesian_pool(
         for i in range(k):
             sd_i = np.sqrt((1 - b[:, i]) * v[i] + b[:, i] ** 2 * sd_t**2)
             mix = _Mixture(wts, (1 - b[:, i]) * y[i] + b[:, i] * mean_t, sd_i)
-            lo, hi = _interval(mix.quantile, level, interval)
+            lo, hi = _interval(mix.quantile, mix.pdf, level, interval)
             out[i] = [y[i], sigma[i], mix.mode(), mix.quantile(0.5), mix.mean, mix.sd, lo, hi]
         return pd.DataFrame(out, index=["y", "sigma", *rows]).T
 
