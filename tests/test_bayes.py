@@ -174,3 +174,33 @@ def test_one_study_with_a_normal_prior_on_mu_is_the_precision_weighted_combinati
     precision = 1 / v + 1 / s0**2
     assert res.posterior.loc["mean", "mu"] == pytest.approx((y / v + m0 / s0**2) / precision, abs=1e-6)
     assert res.posterior.loc["sd", "mu"] == pytest.approx(np.sqrt(1 / precision), rel=1e-5)
+
+
+def test_quantiles_converge_in_a_few_newton_steps():
+    """Regression: a converged Newton step that landed on the bracket's edge fell back to bisection
+    (37 cdf calls where 4 suffice)."""
+    from scipy import special
+
+    from analysis.stats.bayes import _invert
+
+    calls = []
+
+    def cdf(x):
+        calls.append(x)
+        return special.ndtr(x)
+
+    pdf = lambda x: np.exp(-0.5 * x * x) / np.sqrt(2 * np.pi)  # noqa: E731
+    for p in (0.025, 0.5, 0.9):
+        calls.clear()
+        x = _invert(cdf, pdf, p, -10.0, 10.0, float(special.ndtri(p)) + 0.01)
+        assert x == pytest.approx(float(special.ndtri(p)), abs=1e-13) and len(calls) <= 6
+
+
+def test_shortest_intervals_have_equal_density_at_their_ends():
+    d = __import__("analysis").datasets.bcg()
+    res = bayesian_pool(d["yi"], d["vi"], tau_prior="half_normal", tau_scale=0.5)
+    lo, hi = res.posterior.loc["ci_low", "mu"], res.posterior.loc["ci_high", "mu"]
+    assert float(res.mu_pdf(lo)) == pytest.approx(float(res.mu_pdf(hi)), rel=1e-8)
+    assert float(res.mu_cdf(hi) - res.mu_cdf(lo)) == pytest.approx(0.95, abs=1e-12)
+    central = bayesian_pool(d["yi"], d["vi"], tau_prior="half_normal", tau_scale=0.5, interval="central")
+    assert hi - lo <= central.posterior.loc["ci_high", "mu"] - central.posterior.loc["ci_low", "mu"] + 1e-12
