@@ -3,10 +3,12 @@
 Two layers:
 
 - the general library, which knows nothing of hip or knee:
-  :mod:`analysis.stats` (effect sizes, the tau² engine, pooling, subgroups,
-  meta-regression, network, robustness, small-study methods),
+  :mod:`analysis.stats` (effect sizes, 2×2 tables, the tau² engine, pooling,
+  Mantel-Haenszel and Peto, subgroups, meta-regression, network, robustness,
+  small-study methods, Bayesian random effects),
   :mod:`analysis.plotting` (one forest layout and its renderers, funnel,
-  network and diagnostic figures) and :mod:`analysis.datasets`;
+  network and diagnostic figures), :mod:`analysis.audit` (printed forest plots
+  and RevMan 5 files recomputed) and :mod:`analysis.datasets`;
 - :mod:`analysis.manojlovic2021`, the reproduction of Manojlović, Kozinc &
   Šarabon 2021, which uses the library.
 
