@@ -118,7 +118,7 @@ from .stats import (
 
 examples = datasets  # the earlier name of the example data module
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 __all__ = [
     "audit_revman",
