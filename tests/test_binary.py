@@ -203,3 +203,25 @@ def test_peto_under_revman_uses_the_raw_counts():
     res = peto(a, n1, c, n2, convention="revman5")
     want = REF["peto"]["sparse"]  # rma.peto pools the uncorrected counts too
     assert res.estimate == pytest.approx(want["beta"], rel=1e-12) and res.q == pytest.approx(want["QE"], rel=1e-12)
+
+
+def test_tables_without_information_give_an_answer_not_an_error():
+    """Regression: every table a double zero raised ZeroDivisionError for RD (metafor: estimate 0, se 0, no
+    test), and their forest plot warned of an all-NaN axis."""
+    import warnings
+
+    import matplotlib.pyplot as plt
+
+    from analysis import forest_plot
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rd = mantel_haenszel([0, 0], [10, 12], [0, 0], [11, 9], measure="RD")
+        assert (rd.estimate, rd.se) == (0.0, 0.0) and np.isnan(rd.statistic) and np.isnan(rd.pvalue)
+        odds = mantel_haenszel([0, 0], [10, 12], [0, 0], [11, 9], measure="OR")
+        assert np.isnan(odds.estimate) and odds.k_estimable == 0
+        ax = forest_plot(odds.forest_data())
+        assert "Not estimable" in {t.get_text() for t in ax.texts}
+        plt.close(ax.figure)
+    with pytest.raises(ValueError, match="no table has an estimable effect"):
+        binary_pool([0, 0], [10, 12], [0, 0], [11, 9], method="IV")

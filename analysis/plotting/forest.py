@@ -135,11 +135,9 @@ def forest_plot(
     est = rows["estimate"].to_numpy(float)
     pooled = rows["kind"].isin(["subtotal", "overall", "alternative"]).to_numpy()
     if xlim is None:
-        span = np.nanmax(
-            np.abs(
-                np.concatenate([est[np.isfinite(est)], rows.loc[pooled, ["ci_low", "ci_high"]].to_numpy(float).ravel()])
-            )
-        )
+        ends = np.concatenate([est, rows.loc[pooled, ["ci_low", "ci_high"]].to_numpy(float).ravel()])
+        ends = np.abs(ends[np.isfinite(ends)])
+        span = ends.max() if ends.size else 0.5  # nothing estimable: an axis of its own
         if data.log_scale:  # a ratio range symmetric on the log axis: 1/2 to 2, 1/5 to 5, ...
             ratio = next((r for r in (2, 5, 10, 20, 50, 100) if np.log(r) >= 1.2 * span), 1000)
             lim = float(np.log(ratio))

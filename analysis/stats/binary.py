@@ -614,7 +614,7 @@ def binary_pool(
     q_p = float(stats.chi2.sf(q, q_df)) if q_df > 0 else np.nan
     i2 = max(0.0, (q - q_df) / q) if q_df > 0 and q > 0 else (0.0 if q_df > 0 else np.nan)
     h2 = q / q_df if q_df > 0 else np.nan
-    stat = est / se
+    stat = est / se if se > 0 else np.nan  # no variance (every table a double zero, say): no test, as metafor
     return BinaryPoolResult(
         measure=measure, pooling=method, method=tau_method, k=int(t.a.size), k_estimable=k_yi,
         estimate=float(est), se=float(se), ci_low=float(est - z * se), ci_high=float(est + z * se),
