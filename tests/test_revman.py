@@ -168,7 +168,7 @@ def test_subgroups_computed_by_metafor_are_reproduced(tmp_path, model):
             "<?xml version='1.0'?><COCHRANE_REVIEW><ANALYSES_AND_DATA><COMPARISON NO='1'>"
             "<DICH_OUTCOME NO='1' EFFECT_MEASURE='OR' METHOD='MH'><DICH_DATA STUDY_ID='S1' EVENTS_1='3' TOTAL_1='10'/>"
             "</DICH_OUTCOME></COMPARISON></ANALYSES_AND_DATA></COCHRANE_REVIEW>",
-            "element DICH_DATA (study S1, outcome 1.1): lacks events_2, n_2",
+            "element DICH_DATA (study S1, outcome 1.1): lacks EVENTS_2, TOTAL_2",
         ),
         (
             "<?xml version='1.0'?><COCHRANE_REVIEW><ANALYSES_AND_DATA><COMPARISON NO='2'>"
@@ -270,3 +270,43 @@ def test_a_study_that_is_not_estimable_counts_in_the_totals_only(tmp_path):
     total = result.table[(result.table["study"] == "Total") & (result.table["figure"] == "Analysis 1.1")]
     total = total.set_index("quantity")
     assert total.loc["STUDIES", "printed"] == "8" and total.loc["DF", "printed"] == "6"
+
+
+@pytest.mark.parametrize(
+    "attrs, message",
+    [
+        ("EVENTS_1='-3' TOTAL_1='10' EVENTS_2='1' TOTAL_2='10'", "EVENTS_1 must be >= 0"),
+        ("EVENTS_1='abc' TOTAL_1='10' EVENTS_2='1' TOTAL_2='10'", "EVENTS_1 'abc' is not a number"),
+        ("EVENTS_1='0' TOTAL_1='0' EVENTS_2='0' TOTAL_2='10'", "TOTAL_1 must be > 0"),
+        ("EVENTS_1='3' TOTAL_1='10'", "lacks EVENTS_2, TOTAL_2"),
+    ],
+)
+def test_bad_study_rows_name_the_attribute(tmp_path, attrs, message):
+    """Regression: a negative count reached the library as a ValueError naming no file or element."""
+    path = tmp_path / "bad.rm5"
+    path.write_text("<COCHRANE_REVIEW><ANALYSES_AND_DATA><COMPARISON NO='1'><DICH_OUTCOME NO='1' EFFECT_MEASURE='OR' "
+                    f"METHOD='MH'><DICH_DATA STUDY_ID='X' {attrs}/></DICH_OUTCOME></COMPARISON></ANALYSES_AND_DATA>"
+                    "</COCHRANE_REVIEW>")  # fmt: skip
+    with pytest.raises(DataError, match=re.escape(f"element DICH_DATA (study X, outcome 1.1): {message}")):
+        read_revman(path)
+
+
+def test_a_comparison_without_its_number_is_named(tmp_path):
+    """Regression: a COMPARISON or outcome without NO ended in a TypeError traceback."""
+    path = tmp_path / "bad.rm5"
+    path.write_text("<COCHRANE_REVIEW><ANALYSES_AND_DATA><COMPARISON><NAME>Aspirin</NAME></COMPARISON>"
+                    "</ANALYSES_AND_DATA></COCHRANE_REVIEW>")  # fmt: skip
+    with pytest.raises(DataError, match=re.escape("element COMPARISON 'Aspirin': has no NO")):
+        read_revman(path)
+
+
+def test_a_file_that_stores_no_results_says_there_is_nothing_to_check(tmp_path):
+    from analysis.audit import audit_report
+
+    path = tmp_path / "plain.rm5"
+    path.write_text("<COCHRANE_REVIEW><ANALYSES_AND_DATA><COMPARISON NO='1'><DICH_OUTCOME NO='1' EFFECT_MEASURE='OR' "
+                    "METHOD='MH'><DICH_DATA STUDY_ID='Y' EVENTS_1='3' TOTAL_1='10' EVENTS_2='1' TOTAL_2='10'/>"
+                    "</DICH_OUTCOME></COMPARISON></ANALYSES_AND_DATA></COCHRANE_REVIEW>")  # fmt: skip
+    result = audit_revman(path)
+    assert result.table.empty and result.largest_difference == 0.0
+    assert "Nothing to check" in audit_report(result) and "Nothing to check" in result.summary()

@@ -257,12 +257,16 @@ class AuditResult(Result):
         if self.tolerance is None:
             return float("nan")
         ok = self.table[self.table["verdict"] == "reproduced"]
-        rel = (ok["recomputed"] - ok["printed"].astype(float)).abs() / ok["printed"].astype(float).abs()
+        stored = ok["printed"].to_numpy(dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rel = np.abs(ok["recomputed"].to_numpy(dtype=float) - stored) / np.abs(stored)
         rel = rel[np.isfinite(rel)]
-        return float(rel.max()) if len(rel) else 0.0
+        return float(rel.max()) if rel.size else 0.0
 
     def _summary_lines(self) -> list[str]:
         bad = self.table[self.table["verdict"] == "discrepant"]
+        if self.table.empty:
+            return ["Nothing to check: no numbers are stored or printed."]
         if bad.empty and self.tolerance is not None:
             return [f"Every stored number is reproduced within relative {self.tolerance:g}."]
         if bad.empty:

@@ -47,12 +47,13 @@ def audit_report(result: AuditResult, figures: dict[str, str] | None = None) -> 
     c = result.counts
     stored = result.tolerance is not None
     what = "stored" if stored else "printed"
-    verdict = (
-        f"**Every {what} number is reproduced** "
-        + (f"within a relative tolerance of {result.tolerance:g}." if stored else "at its printed precision.")
-        if result.clean
-        else f"**{c['discrepant']} {what} number(s) are discrepant**; the table below says which and why."
-    )
+    if t.empty:  # a RevMan file stores its results only once RevMan has calculated them
+        verdict = f"**Nothing to check**: the file holds no {what} numbers."
+    elif result.clean:
+        precision = f"within a relative tolerance of {result.tolerance:g}" if stored else "at its printed precision"
+        verdict = f"**Every {what} number is reproduced** {precision}."
+    else:
+        verdict = f"**{c['discrepant']} {what} number(s) are discrepant**; the table below says which and why."
     if stored:
         counts = (
             f"{len(t)} stored numbers in {t['figure'].nunique()} analyses: {c['reproduced']} reproduced within "

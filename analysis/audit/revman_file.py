@@ -159,10 +159,14 @@ def read_revman(path: Path | str) -> RevManReview:
     outcomes, studies, stored = [], [], []
     for comp in analyses.findall("COMPARISON"):
         c_no = comp.get("NO")
+        if not c_no:
+            raise _fail(path, f"COMPARISON {(comp.findtext('NAME') or '').strip()!r}", "has no NO (its number)")
         for el in comp:
             kind = el.tag.removesuffix("_OUTCOME")
             if not el.tag.endswith("_OUTCOME"):
                 continue
+            if not el.get("NO"):
+                raise _fail(path, f"{el.tag} in comparison {c_no}", "has no NO (its number)")
             key = f"{c_no}.{el.get('NO')}"
             where = f"{el.tag} (outcome {key})"
             if kind not in OUTCOME_TYPES:
@@ -204,12 +208,15 @@ def read_revman(path: Path | str) -> RevManReview:
                     n_rows += 1
                     record = dict(outcome=key, row=n_rows, subgroup=sub, study_id=sid, study=names.get(sid, sid),
                                   order=_number(row.get("ORDER")), estimable=row.get("ESTIMABLE", "YES") == "YES")  # fmt: skip
-                    for attr, col in _INPUTS.items():
-                        record[col] = _number(row.get(attr))
-                    if kind == "IV":
-                        record["estimate"], record["se"] = _number(row.get("EFFECT_SIZE")), _number(row.get("SE"))
-                    if kind == "IPD":
-                        record["o_e"], record["var"] = _number(row.get("O_E")), _number(row.get("VAR"))
+                    inputs = dict(_INPUTS)
+                    inputs.update({"IV": {"EFFECT_SIZE": "estimate", "SE": "se"},
+                                   "IPD": {"O_E": "o_e", "VAR": "var"}}.get(kind, {}))  # fmt: skip
+                    for attr, col in inputs.items():
+                        text = row.get(attr)
+                        record[col] = _number(text)
+                        if text not in (None, "") and not np.isfinite(record[col]):
+                            raise _fail(path, f"{kind}_DATA (study {sid}, outcome {key})",
+                                        f"{attr} {text!r} is not a number")  # fmt: skip
                     _check_inputs(path, kind, key, record)
                     study_attrs = _STUDY_ATTRS if kind != "IV" else ("CI_START", "CI_END", "WEIGHT")
                     if kind == "IPD":
@@ -243,13 +250,25 @@ def _stored(el, attrs, key, level, sub, study, row) -> list[dict]:
     return out
 
 
+#: The RevMan attribute behind each input column, for messages.
+_ATTR = {**{col: attr for attr, col in _INPUTS.items()}, "estimate": "EFFECT_SIZE", "se": "SE", "o_e": "O_E",
+         "var": "VAR"}  # fmt: skip
+
+
 def _check_inputs(path: Path, kind: str, key: str, r: dict) -> None:
     where = f"{kind}_DATA (study {r['study_id']}, outcome {key})"
     need = {"DICH": ("events_1", "n_1", "events_2", "n_2"), "CONT": ("mean_1", "sd_1", "n_1", "mean_2", "sd_2", "n_2"),
             "IV": ("estimate", "se"), "IPD": ("o_e", "var")}[kind]  # fmt: skip
     missing = [c for c in need if not np.isfinite(r.get(c, np.nan))]
     if missing and r["estimable"]:
-        raise _fail(path, where, f"lacks {', '.join(missing)}")
+        raise _fail(path, where, f"lacks {', '.join(_ATTR[c] for c in missing)}")
+    present = {c: r[c] for c in ("events_1", "events_2", "n_1", "n_2", "sd_1", "sd_2", "se", "var") if
+               np.isfinite(r.get(c, np.nan))}  # fmt: skip
+    negative = [c for c in ("events_1", "events_2") if c in present and present[c] < 0]
+    not_positive = [c for c in ("n_1", "n_2", "sd_1", "sd_2", "se", "var") if c in present and present[c] <= 0]
+    if negative or not_positive:
+        says = [f"{_ATTR[c]} must be >= 0" for c in negative] + [f"{_ATTR[c]} must be > 0" for c in not_positive]
+        raise _fail(path, where, "; ".join(says))
     if kind == "DICH" and not missing and (r["events_1"] > r["n_1"] or r["events_2"] > r["n_2"]):
         raise _fail(path, where, "has more events than participants in an arm")
 
