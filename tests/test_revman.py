@@ -310,3 +310,33 @@ def test_a_file_that_stores_no_results_says_there_is_nothing_to_check(tmp_path):
     result = audit_revman(path)
     assert result.table.empty and result.largest_difference == 0.0
     assert "Nothing to check" in audit_report(result) and "Nothing to check" in result.summary()
+
+
+def test_an_o_minus_e_outcome_is_pooled_as_rma_peto(tmp_path):
+    """An IPD_OUTCOME stores each trial's O - E and V; its pooled numbers are metafor's rma.peto (pinned)."""
+    from analysis import peto_odds_ratio
+
+    d = REF["data"]["fleiss"]
+    yi, vi = peto_odds_ratio(d["ai"], d["n1i"], d["ci"], d["n2i"], add=0, to="none")  # pinned to escalc PETO
+    want = REF["peto"]["fleiss"]
+
+    def change(root):
+        comp = root.find("ANALYSES_AND_DATA/COMPARISON")
+        o = ET.SubElement(comp, "IPD_OUTCOME", NO="4", CI_STUDY="95", CI_TOTAL="95", TOTALS="YES", STUDIES="7")
+        ET.SubElement(o, "NAME").text = "Deaths, O - E"
+        z = stats.norm.isf(0.025)
+        b, se = want["beta"], want["se"]
+        for k, v in dict(EFFECT_SIZE=np.exp(b), CI_START=np.exp(b - z * se), CI_END=np.exp(b + z * se),
+                         CHI2=want["QE"], P_CHI2=want["QEp"], I2=want["I2"], Z=abs(want["zval"]),
+                         P_Z=want["pval"], DF=6).items():  # fmt: skip
+            o.set(k, repr(float(v)) if k != "DF" else str(v))
+        for sid, y, v in zip(["STD-AMIS", "STD-CDP", "STD-GASP", "STD-Hart", "STD-PARIS", "STD-Wilson", "STD-Davis"],
+                             yi, vi):  # fmt: skip
+            ET.SubElement(o, "IPD_DATA", STUDY_ID=sid, O_E=repr(float(y / v)), VAR=repr(float(1 / v)))
+
+    result = audit_revman(_changed(tmp_path, change))
+    mine = result.table[result.table["figure"] == "Analysis 1.4"]
+    assert result.clean and set(mine["quantity"]) == {"EFFECT_SIZE", "CI_START", "CI_END", "CHI2", "P_CHI2", "I2",
+                                                      "Z", "P_Z", "DF", "STUDIES"}  # fmt: skip
+    o = read_revman(tmp_path / "changed.rm5").outcomes.set_index("outcome").loc["1.4"]
+    assert (o["type"], o["method"], o["measure"]) == ("o-e", "Peto", "PETO_OR")

@@ -43,7 +43,7 @@ import pandas as pd
 from scipy import stats
 
 from ..reader import DataError, Problem
-from ..stats.binary import binary_pool
+from ..stats.binary import binary_pool, peto_from_o_e
 from ..stats.effects import hedges_g, mean_difference
 from ..stats.pooling import pool
 from ..stats.results import Result
@@ -300,10 +300,9 @@ class _Fit:
 def _fit(rows: pd.DataFrame, o: pd.Series, method: str, model: str) -> _Fit:
     if o["type"] == "dichotomous" or o["type"] == "o-e":
         if o["type"] == "o-e":
-            yi, vi = (rows["o_e"] / rows["var"]).to_numpy(float), (1 / rows["var"]).to_numpy(float)
-            w = rows["var"].to_numpy(float)
-            est, se = float((rows["o_e"]).sum() / w.sum()), float(1 / np.sqrt(w.sum()))
-            q = max(0.0, float((rows["o_e"] ** 2 / rows["var"]).sum() - rows["o_e"].sum() ** 2 / w.sum()))
+            o_e, w = rows["o_e"].to_numpy(float), rows["var"].to_numpy(float)
+            yi, vi = o_e / w, 1 / w
+            est, se, q = peto_from_o_e(o_e, w)
             df = len(rows) - 1
             return _Fit(yi, vi, 100 * w / w.sum(), est, se, 0.0, q, df, max(0.0, (q - df) / q) if q > 0 else 0.0)
         res = _binary(rows, o, method, model)

@@ -65,6 +65,7 @@ __all__ = [
     "mantel_haenszel",
     "odds_ratio",
     "peto",
+    "peto_from_o_e",
     "peto_odds_ratio",
     "risk_difference",
     "risk_ratio",
@@ -201,6 +202,18 @@ def _peto_terms(t: _Tables) -> tuple[np.ndarray, np.ndarray]:
     expected = events * t.n1 / t.n
     v = events * rest * (t.n1 / t.n) * (t.n2 / t.n) / (t.n - 1)
     return t.a - expected, v
+
+
+def peto_from_o_e(o_e: ArrayLike, v: ArrayLike) -> tuple[float, float, float]:
+    """Peto's pooled log odds ratio Σ(O - E)/ΣV, its SE 1/√ΣV and the heterogeneity statistic
+    Σ(O - E)²/V - (Σ(O - E))²/ΣV over tables with V > 0 (metafor ``rma.peto``), from each table's
+    observed minus expected events and hypergeometric variance (as RevMan's O - E outcomes store them)."""
+    o_e, v = np.asarray(o_e, float), np.asarray(v, float)
+    if v.sum() <= 0:
+        raise ValueError("Peto's method needs at least one table with events (all V are 0)")
+    pos = v > 0
+    q = max(0.0, float((o_e[pos] ** 2 / v[pos]).sum() - o_e.sum() ** 2 / v.sum()))
+    return float(o_e.sum() / v.sum()), float(1 / np.sqrt(v.sum())), q
 
 
 _EFFECT_DOC = """
@@ -592,12 +605,8 @@ def binary_pool(
                 cmh, cmh_p, tarone, tarone_p = _cmh_tarone(counts, est, correct)
             q = max(0.0, float((((yi - est) ** 2) / vi)[ok].sum())) if k_yi > 1 else 0.0
         else:
-            o_e, v = _peto_terms(counts)
-            if v.sum() == 0:
-                raise ValueError("Peto's method needs at least one table with events (all V are 0)")
-            est, se, w = float(o_e.sum() / v.sum()), float(1 / np.sqrt(v.sum())), v
-            pos = v > 0
-            q = max(0.0, float((o_e[pos] ** 2 / v[pos]).sum() - o_e.sum() ** 2 / v.sum()))
+            o_e, w = _peto_terms(counts)
+            est, se, q = peto_from_o_e(o_e, w)
         weights = np.full(t.a.size, np.nan)
         keep = ~t.double_zero if (revman and kind != "RD") else np.ones(t.a.size, bool)
         weights[keep] = 100 * w / w.sum() if w.sum() > 0 else np.nan
