@@ -452,13 +452,10 @@ def audit_revman(path: Path | str, *, rtol: float = 1e-5) -> AuditResult:
 
 
 def _subgroup_test(fits: dict, groups: list[str]) -> dict[str, float]:
-    """RevMan's test for subgroup differences: Cochran's Q across the subgroup estimates."""
-    est = np.array([fits[g].estimate for g in groups])
-    w = 1 / np.array([fits[g].se for g in groups]) ** 2
-    mean = (w * est).sum() / w.sum()
-    q = float((w * (est - mean) ** 2).sum())
-    df = len(groups) - 1
-    return {"Q": q, "P_Q": float(stats.chi2.sf(q, df)), "I2_Q": 100 * max(0.0, (q - df) / q) if q > 0 else 0.0}
+    """RevMan's test for subgroup differences: Cochran's Q across the subgroup estimates (a common-effect
+    pooling of them, as :func:`analysis.subgroup_analysis` tests separate-tau² subgroups)."""
+    between = pool([fits[g].estimate for g in groups], [fits[g].se ** 2 for g in groups], method="EE")
+    return {"Q": between.q, "P_Q": between.q_pvalue, "I2_Q": 100 * between.i2}
 
 
 def _record(figure: str, row: int, study: str, s: pd.Series, value: float, rtol: float) -> dict:
