@@ -257,8 +257,9 @@ def test_fused_one_group_kernels_equal_the_general_ones():
     t = rng.uniform(0, 0.5, n)
     grid = np.array([0.0, 1e-3, 0.1, 1.0])[:, None] * rng.uniform(0.5, 2, n)
     for reml in (False, True):
-        for a, b in zip(flat.score_step(t, reml), general.score_step(t, reml)):
-            np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-12)
+        for log in (False, True):
+            for a, b in zip(flat.score_step(t, reml, log), general.score_step(t, reml, log)):
+                np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-12)
         np.testing.assert_allclose(flat.loglik(t, reml), general.loglik(t, reml), rtol=1e-12)
         np.testing.assert_allclose(
             flat.loglik_grid(grid, reml), general.loglik_grid(grid, reml), rtol=1e-10, atol=1e-12
@@ -267,3 +268,24 @@ def test_fused_one_group_kernels_equal_the_general_ones():
         np.testing.assert_allclose(a, b, rtol=1e-12)
     for method in ("ML", "REML"):
         np.testing.assert_allclose(estimate_tau2(flat, method), estimate_tau2(general, method), rtol=1e-10, atol=1e-14)
+
+
+def test_polish_keeps_the_grid_point_where_its_neighbours_bracket_no_maximum():
+    """The polish takes the grid neighbours as a bracket before checking it; where they hold no
+    sign change of the score (both above the one maximum here) the row keeps its grid point,
+    and where they do, the answer is the maximum, as from a checked bracket."""
+    from analysis.stats.engine import Data
+    from analysis.stats.roots import _polish, _score, likelihood_root
+
+    y = np.array([[0.1, 0.9, -0.4, 0.6, 1.3, 0.2]])
+    v = np.array([[0.05, 0.1, 0.2, 0.08, 0.3, 0.15]])
+    d = Data.from_padded(y.T[:, None, :], v.T[:, None, :])
+    for reml in (False, True):
+        tau2, modes = likelihood_root(d, reml, None)
+        assert tau2[0] > 0 and modes[0] == 1
+        above = tau2[0] * np.array([[2.0], [4.0], [8.0]])  # no maximum between 2x and 8x
+        assert (_score(d, above[0], reml) < 0).all()
+        ll = np.array([[0.0], [1.0], [0.0]])  # a peak at the middle point, as a scan would see it
+        assert _polish(d, reml, above, np.array([1]), ll)[0] == above[1, 0]
+        around = tau2[0] * np.array([[0.25], [1.5], [4.0]])
+        assert _polish(d, reml, around, np.array([1]), ll)[0] == pytest.approx(tau2[0], rel=1e-12)

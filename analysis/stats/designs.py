@@ -122,22 +122,24 @@ class Data:
         tr_pv = _sum(v0) - (v0.sum(axis=0) / np.where(n > 0, n, 1)).sum(axis=0)
         return (_centred(self.y, self.mask, 0) ** 2).sum(axis=(0, 1)), tr_pv
 
-    def score_step(self, tau2: np.ndarray, reml: bool) -> tuple[np.ndarray, np.ndarray]:
+    def score_step(self, tau2: np.ndarray, reml: bool, log: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Score of the (restricted) likelihood and a Newton step for its root.
 
         With u = PY the score is f = u'u - tr P (REML) or u'u - Σw (ML), and its
         derivative f' = -2 u'Pu + tr(PP) (REML) or -2 u'Pu + Σw² (ML). The step is
         Newton's, -f/f', where f' < 0, else metafor's Fisher-scoring step
-        f / tr(PP) (REML) or f / Σw² (ML); the caller keeps it inside a bracket.
+        f / tr(PP) (REML) or f / Σw² (ML); with ``log`` it is Newton's on
+        log(u'u) = log(tr P) in log tau² instead, where that equation is
+        decreasing (see :func:`_step`). The caller keeps it inside a bracket.
         """
         w = self.weights(tau2)
         u = w * self.residuals(w)
         uu = np.einsum("kgr,kgr->r", u, u)
         if reml:
-            info, score = self.trace_pp(w), uu - self.trace_p(w)
+            info, total = self.trace_pp(w), self.trace_p(w)
         else:
-            info, score = _sum(w**2), uu - _sum(w)
-        return score, _step(score, info, info - 2 * self.quad_p(w, u))
+            info, total = _sum(w**2), _sum(w)
+        return _step(uu, total, self.quad_p(w, u), info, tau2, log)
 
     def loglik(self, tau2: np.ndarray, reml: bool) -> np.ndarray:
         """(Restricted) log-likelihood up to a constant."""
@@ -164,10 +166,28 @@ class Data:
         return np.einsum("kgr,kgr->r", w * r, r), self.trace_p(w), _sum(w)
 
 
-def _step(score: np.ndarray, info: np.ndarray, slope: np.ndarray) -> np.ndarray:
-    """Newton's step -f/f' where the score is decreasing (slope < 0), else Fisher scoring f/info."""
+def _step(uu, total, upu, info, tau2, log: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The score f = u'u - total and a step for its root, from u'u, total (tr P or Σw), u'Pu and
+    info (tr PP or Σw², minus the derivative of total).
+
+    Newton's step -f/f' (f' = info - 2 u'Pu) where the score is decreasing, else Fisher
+    scoring f/info. With ``log``: Newton's step on φ = log(u'u/total) = 0 in s = log tau²
+    (same root; u'u falls like tau⁻² and total like tau⁻¹ far out, so φ is nearly linear in s
+    and the step is good from far away), dφ/ds = tau² (info/total - 2 u'Pu/u'u), where that is
+    negative and tau², u'u > 0.
+    """
+    score = uu - total
+    slope = info - 2 * upu
     fisher = score / np.where(info > 0, info, np.inf)
-    return np.where(slope < 0, score / np.where(slope < 0, -slope, 1.0), fisher)
+    step = np.where(slope < 0, score / np.where(slope < 0, -slope, 1.0), fisher)
+    if not log:
+        return score, step
+    tau2 = np.broadcast_to(tau2, score.shape)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        dphi = tau2 * (info / total - 2 * upu / uu)
+        ok = (dphi < 0) & (uu > 0) & (total > 0) & (tau2 > 0)
+        log_step = tau2 * np.expm1(np.log(uu / total) / np.where(ok, -dphi, 1.0))
+    return score, np.where(ok & np.isfinite(log_step), log_step, step)
 
 
 #: Rows per block in :class:`FlatData`'s kernels: a block's (K, rows) temporaries stay in cache.
@@ -234,8 +254,8 @@ class FlatData(Data):
         v0 = self.v0[:, 0, :]
         return (self._centred_y**2).sum(axis=0), v0.sum(axis=0) - v0.sum(axis=0) / np.maximum(self.k, 1)
 
-    def score_step(self, tau2: np.ndarray, reml: bool) -> tuple[np.ndarray, np.ndarray]:
-        kernel = lambda y, v, t: _flat_score_step(y, v, t, reml)  # noqa: E731
+    def score_step(self, tau2: np.ndarray, reml: bool, log: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        kernel = lambda y, v, t: _flat_score_step(y, v, t, reml, log)  # noqa: E731
         return _by_blocks(kernel, self.n_rows, self.y[:, 0, :], self.v[:, 0, :], np.asarray(tau2, float))
 
     def loglik(self, tau2: np.ndarray, reml: bool) -> np.ndarray:
@@ -261,7 +281,7 @@ class FlatData(Data):
         return _by_blocks(kernel, self.n_rows, self._centred_y, self.v[:, 0, :], self.mask[:, 0, :], grid)
 
 
-def _flat_score_step(y, v, tau2, reml):
+def _flat_score_step(y, v, tau2, reml, log):
     """:meth:`Data.score_step` with G = 1 on (K, rows) arrays."""
     w = 1.0 / (v + tau2)
     w1 = w.sum(axis=0)
@@ -276,11 +296,11 @@ def _flat_score_step(y, v, tau2, reml):
         s3 = np.einsum("kr,kr->r", w2, w)
         ratio = s2 / _safe(w1)
         info = s2 - 2 * s3 / _safe(w1) + ratio**2
-        score = uu - (w1 - ratio)
+        total = w1 - ratio
     else:
         info = np.einsum("kr,kr->r", w, w)
-        score = uu - w1
-    return score, _step(score, info, info - 2 * upu)
+        total = w1
+    return _step(uu, total, upu, info, tau2, log)
 
 
 def _flat_loglik(y, v, mask, tau2, reml, full):

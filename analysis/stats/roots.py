@@ -34,9 +34,9 @@ def _q_newton(d: Data, tau2: np.ndarray, target: np.ndarray) -> tuple[np.ndarray
     return f, q * f / (target * np.where(slope > 0, slope, np.inf))
 
 
-def _score_step(d: Data, tau2: np.ndarray, reml: bool) -> tuple[np.ndarray, np.ndarray]:
+def _score_step(d: Data, tau2: np.ndarray, reml: bool, log: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Score of the (restricted) likelihood and a Newton step for its root (see :meth:`Data.score_step`)."""
-    return d.score_step(tau2, reml)
+    return d.score_step(tau2, reml, log)
 
 
 def _score(d: Data, tau2: np.ndarray, reml: bool) -> np.ndarray:
@@ -246,8 +246,9 @@ def _grid_search(d: Data, reml: bool, nearest: np.ndarray, grid: np.ndarray) -> 
 
 def _polish(d: Data, reml: bool, grid: np.ndarray, j: np.ndarray, ll: np.ndarray) -> np.ndarray:
     """The local maximum inside [grid[j-1], grid[j+1]] per row (grid and its log-likelihoods
-    ``ll``, (M, R); j >= 1), by safeguarded Newton steps from the vertex of the parabola
-    through the three grid points (in log tau²); rows without a sign change keep grid[j]."""
+    ``ll``, (M, R); j >= 1), by safeguarded Newton steps in log tau² (see
+    :meth:`Data.score_step`) from the vertex of the parabola through the three grid points
+    (in log tau²); rows where the score does not change sign there keep grid[j]."""
     cols = np.arange(d.n_rows)
     last = len(grid) - 1
     lo, hi = grid[j - 1, cols], grid[np.minimum(j + 1, last), cols]
@@ -260,11 +261,18 @@ def _polish(d: Data, reml: bool, grid: np.ndarray, j: np.ndarray, ll: np.ndarray
         shift = np.where(inside & (denom < 0), 0.5 * (a - c) / denom, 0.0)
     ratio = grid[np.minimum(j + 1, last), cols] / np.where(out > 0, out, 1.0)
     out = np.where(inside, out * ratio ** np.clip(shift, -1, 1), out)
-    ok = np.flatnonzero((_score(d, lo, reml) > 0) & (_score(d, hi, reml) <= 0))
-    if ok.size:
-        step = lambda dv, _, t: _score_step(dv, t, reml)  # noqa: E731
-        out[ok] = _newton(step, d.rows(ok), None, out[ok], lo[ok], hi[ok], quadratic=True)
-    return out
+    # Newton within the neighbours, taken as a bracket before it is checked: an answer strictly
+    # inside is a sign change of the score from + to - that the iterations evaluated, a local
+    # maximum; only rows that end on an end point pay for checking the score there.
+    step = lambda dv, _, t: _score_step(dv, t, reml, log=True)  # noqa: E731
+    x = _newton(step, d, None, out, lo, hi, quadratic=True)
+    margin = 1e-9 * (hi - lo)
+    edge = np.flatnonzero((x - lo <= margin) | (hi - x <= margin))
+    if edge.size:
+        sub = d.rows(edge)
+        bracket = (_score(sub, lo[edge], reml) > 0) & (_score(sub, hi[edge], reml) <= 0)
+        x[edge] = np.where(bracket, x[edge], out[edge])
+    return x
 
 
 def likelihood_root(
