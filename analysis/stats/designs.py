@@ -31,6 +31,21 @@ def _sum(a: np.ndarray) -> np.ndarray:
     return a.sum(axis=(0, 1))
 
 
+def _all_rows(idx: np.ndarray | slice | None, n: int) -> bool:
+    """Whether ``idx`` selects every row in order (None, or n strictly increasing indices)."""
+    if idx is None:
+        return True
+    if isinstance(idx, slice):
+        return idx.indices(n) == (0, n, 1)
+    return len(idx) == n and bool((np.diff(idx) > 0).all())
+
+
+def _pick(a: np.ndarray, idx: np.ndarray | slice) -> np.ndarray:
+    """Rows ``idx`` of ``a`` (last axis): a view for a slice, else a C-ordered copy (``a[..., idx]``
+    would put the rows first in memory, and every kernel would then run on strided data)."""
+    return a[..., idx] if isinstance(idx, slice) else np.take(a, idx, axis=-1)
+
+
 @dataclass(frozen=True)
 class Data:
     """Group-means design: ``y``, ``v`` and ``mask`` of shape (K, G, R).
@@ -51,11 +66,11 @@ class Data:
         kind = FlatData if cls is Data and y.shape[1] == 1 else cls
         return kind(np.where(mask, y, 0.0), np.where(mask, v, np.inf), mask)
 
-    def rows(self, idx: np.ndarray | None) -> Data:
-        """The meta-analyses in rows ``idx`` (all of them for None)."""
-        if idx is None or len(idx) == self.y.shape[-1]:
+    def rows(self, idx: np.ndarray | slice | None) -> Data:
+        """The meta-analyses in rows ``idx`` (an index array, or a slice for views; all of them for None)."""
+        if _all_rows(idx, self.n_rows):
             return self
-        return type(self)(self.y[..., idx], self.v[..., idx], self.mask[..., idx])
+        return type(self)(*(_pick(a, idx) for a in (self.y, self.v, self.mask)))
 
     @property
     def n_rows(self) -> int:
@@ -122,15 +137,14 @@ class Data:
         tr_pv = _sum(v0) - (v0.sum(axis=0) / np.where(n > 0, n, 1)).sum(axis=0)
         return (_centred(self.y, self.mask, 0) ** 2).sum(axis=(0, 1)), tr_pv
 
-    def score_step(self, tau2: np.ndarray, reml: bool, log: bool = False) -> tuple[np.ndarray, np.ndarray]:
-        """Score of the (restricted) likelihood and a Newton step for its root.
+    def score_parts(self, tau2: np.ndarray, reml: bool) -> tuple[np.ndarray, ...]:
+        """The four sums the score and its derivative are made of: (u'u, total, u'Pu, info).
 
-        With u = PY the score is f = u'u - tr P (REML) or u'u - Σw (ML), and its
-        derivative f' = -2 u'Pu + tr(PP) (REML) or -2 u'Pu + Σw² (ML). The step is
-        Newton's, -f/f', where f' < 0, else metafor's Fisher-scoring step
-        f / tr(PP) (REML) or f / Σw² (ML); with ``log`` it is Newton's on
-        log(u'u) = log(tr P) in log tau² instead, where that equation is
-        decreasing (see :func:`_step`). The caller keeps it inside a bracket.
+        With u = PY the score is f = u'u - total, total = tr P (REML) or Σw (ML), and
+        its derivative f' = -2 u'Pu + info, info = tr(PP) (REML) or Σw² (ML). All four
+        fall with tau² (P = K'(K(V + tau²I)K')⁻¹K for contrasts K orthogonal to X, whose
+        eigenvalues 1/(m + tau²) fall with fixed eigenvectors), which bounds them on
+        intervals (see :func:`analysis.stats.roots.likelihood_root`).
         """
         w = self.weights(tau2)
         u = w * self.residuals(w)
@@ -139,7 +153,17 @@ class Data:
             info, total = self.trace_pp(w), self.trace_p(w)
         else:
             info, total = _sum(w**2), _sum(w)
-        return _step(uu, total, self.quad_p(w, u), info, tau2, log)
+        return uu, total, self.quad_p(w, u), info
+
+    def score_step(self, tau2: np.ndarray, reml: bool, log: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Score of the (restricted) likelihood and a Newton step for its root.
+
+        The step is Newton's, -f/f', where f' < 0, else metafor's Fisher-scoring step
+        f / info (see :meth:`score_parts`); with ``log`` it is Newton's on
+        log(u'u) = log(total) in log tau² instead, where that equation is
+        decreasing (see :func:`_step`). The caller keeps it inside a bracket.
+        """
+        return _step(*self.score_parts(tau2, reml), tau2, log)
 
     def loglik(self, tau2: np.ndarray, reml: bool) -> np.ndarray:
         """(Restricted) log-likelihood up to a constant."""
@@ -254,8 +278,8 @@ class FlatData(Data):
         v0 = self.v0[:, 0, :]
         return (self._centred_y**2).sum(axis=0), v0.sum(axis=0) - v0.sum(axis=0) / np.maximum(self.k, 1)
 
-    def score_step(self, tau2: np.ndarray, reml: bool, log: bool = False) -> tuple[np.ndarray, np.ndarray]:
-        kernel = lambda y, v, t: _flat_score_step(y, v, t, reml, log)  # noqa: E731
+    def score_parts(self, tau2: np.ndarray, reml: bool) -> tuple[np.ndarray, ...]:
+        kernel = lambda y, v, t: _flat_score_parts(y, v, t, reml)  # noqa: E731
         return _by_blocks(kernel, self.n_rows, self.y[:, 0, :], self.v[:, 0, :], np.asarray(tau2, float))
 
     def loglik(self, tau2: np.ndarray, reml: bool) -> np.ndarray:
@@ -281,8 +305,8 @@ class FlatData(Data):
         return _by_blocks(kernel, self.n_rows, self._centred_y, self.v[:, 0, :], self.mask[:, 0, :], grid)
 
 
-def _flat_score_step(y, v, tau2, reml, log):
-    """:meth:`Data.score_step` with G = 1 on (K, rows) arrays."""
+def _flat_score_parts(y, v, tau2, reml):
+    """:meth:`Data.score_parts` with G = 1 on (K, rows) arrays."""
     w = 1.0 / (v + tau2)
     w1 = w.sum(axis=0)
     mu = np.einsum("kr,kr->r", w, y) / _safe(w1)
@@ -300,7 +324,7 @@ def _flat_score_step(y, v, tau2, reml, log):
     else:
         info = np.einsum("kr,kr->r", w, w)
         total = w1
-    return _step(uu, total, upu, info, tau2, log)
+    return uu, total, upu, info
 
 
 def _flat_loglik(y, v, mask, tau2, reml, full):
@@ -331,10 +355,10 @@ class DesignData(Data):
             y[:, None, None].copy(), v[:, None, None].copy(), np.ones((len(y), 1, 1), bool), X[:, :, None].copy()
         )
 
-    def rows(self, idx: np.ndarray | None) -> DesignData:
-        if idx is None or len(idx) == self.y.shape[-1]:
+    def rows(self, idx: np.ndarray | slice | None) -> DesignData:
+        if _all_rows(idx, self.n_rows):
             return self
-        return DesignData(self.y[..., idx], self.v[..., idx], self.mask[..., idx], self.X[..., idx])
+        return DesignData(*(_pick(a, idx) for a in (self.y, self.v, self.mask, self.X)))
 
     @cached_property
     def p(self) -> np.ndarray:

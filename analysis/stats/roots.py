@@ -199,7 +199,7 @@ def _nearest_root(d: Data, reml: bool, start: np.ndarray) -> np.ndarray:
 _GRID = np.concatenate([[0.0], np.geomspace(1e-6, 1.0, 31)])
 
 
-#: The coarse grid every row gets first (every third point of the fine one).
+#: The coarse grid (every third point of the fine one: a factor of 4 between neighbours).
 _COARSE = _GRID[np.r_[0, 1 : len(_GRID) : 3]]
 
 
@@ -217,62 +217,90 @@ def _grid_peaks(ll: np.ndarray) -> np.ndarray:
     return (padded[1:-1] >= padded[:-2]) & (padded[1:-1] > padded[2:])
 
 
-def _grid_search(d: Data, reml: bool, nearest: np.ndarray, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The best of ``nearest``, 0 and the two highest local maxima between points of
-    ``grid`` (M, R), each polished by safeguarded Newton steps; and the maxima counted."""
-    zero = np.zeros(nearest.shape)
-    ll = d.loglik_grid(grid, reml)
-    peak = _grid_peaks(ll)
-    candidates = [nearest, zero]
-    masked = np.where(peak, ll, -np.inf)
-    order = np.argsort(-masked, axis=0)
-    cols = np.arange(d.n_rows)
-    for rank in range(2):
-        j = order[rank]
-        rows = np.flatnonzero(np.isfinite(masked[j, cols]) & (j > 0))
-        cand = nearest.copy()
-        if rows.size:
-            lo, hi = grid[j[rows] - 1, rows], grid[np.minimum(j[rows] + 1, len(grid) - 1), rows]
-            sub = d.rows(rows)
-            ok = (_score(sub, lo, reml) > 0) & (_score(sub, hi, reml) <= 0)
-            r_ok = rows[ok]
-            if r_ok.size:
-                step = lambda dv, _, t: _score_step(dv, t, reml)  # noqa: E731
-                cand[r_ok] = _newton(step, d.rows(r_ok), None, grid[j[r_ok], r_ok], lo[ok], hi[ok], quadratic=True)
-        candidates.append(cand)
-    best, _ = _best_of(d, reml, candidates)
-    return best, np.maximum(peak.sum(axis=0), 1)
-
-
 def _polish(d: Data, reml: bool, grid: np.ndarray, j: np.ndarray, ll: np.ndarray) -> np.ndarray:
-    """The local maximum inside [grid[j-1], grid[j+1]] per row (grid and its log-likelihoods
-    ``ll``, (M, R); j >= 1), by safeguarded Newton steps in log tau² (see
-    :meth:`Data.score_step`) from the vertex of the parabola through the three grid points
-    (in log tau²); rows where the score does not change sign there keep grid[j]."""
+    """The local maximum around grid[j] per row (grid and its log-likelihoods ``ll``, (M, R)):
+    inside [grid[j-1], grid[j+1]] by safeguarded Newton steps
+    in log tau² (see :meth:`Data.score_step`) from the vertex of the parabola through the
+    three grid points (in log tau²); for j = 0 (rows whose score at 0 is positive, so 0 is no
+    maximum though it beats grid[1]) inside (0, grid[1]). Rows where the score does not
+    change sign there keep grid[j]."""
     cols = np.arange(d.n_rows)
     last = len(grid) - 1
-    lo, hi = grid[j - 1, cols], grid[np.minimum(j + 1, last), cols]
+    up = np.minimum(j + 1, last)
+    lo = np.where(j > 0, grid[np.maximum(j - 1, 0), cols], 0.0)
+    hi = np.where(j > 0, grid[up, cols], grid[1, cols])
     out = grid[j, cols].copy()
     # Vertex of the parabola through (log t, ll) at j-1, j, j+1 (equal spacing in log t except at 0).
+    a, b, c = ll[np.maximum(j - 1, 0), cols], ll[j, cols], ll[up, cols]
     inside = (j >= 2) & (j < last)
-    a, b, c = ll[j - 1, cols], ll[j, cols], ll[np.minimum(j + 1, last), cols]
     denom = a - 2 * b + c
     with np.errstate(divide="ignore", invalid="ignore"):
         shift = np.where(inside & (denom < 0), 0.5 * (a - c) / denom, 0.0)
-    ratio = grid[np.minimum(j + 1, last), cols] / np.where(out > 0, out, 1.0)
-    out = np.where(inside, out * ratio ** np.clip(shift, -1, 1), out)
+        ratio = grid[up, cols] / np.where(out > 0, out, 1.0)
+    start = np.where(inside, out * ratio ** np.clip(shift, -1, 1), np.where(j > 0, out, 0.5 * hi))
     # Newton within the neighbours, taken as a bracket before it is checked: an answer strictly
     # inside is a sign change of the score from + to - that the iterations evaluated, a local
     # maximum; only rows that end on an end point pay for checking the score there.
     step = lambda dv, _, t: _score_step(dv, t, reml, log=True)  # noqa: E731
-    x = _newton(step, d, None, out, lo, hi, quadratic=True)
+    x = _newton(step, d, None, start, lo, hi, quadratic=True)
     margin = 1e-9 * (hi - lo)
     edge = np.flatnonzero((x - lo <= margin) | (hi - x <= margin))
     if edge.size:
         sub = d.rows(edge)
         bracket = (_score(sub, lo[edge], reml) > 0) & (_score(sub, hi[edge], reml) <= 0)
         x[edge] = np.where(bracket, x[edge], out[edge])
+        further = edge[(j[edge] == 0) & ~bracket]  # score > 0 at 0 and at grid[1]: the maximum is above
+        if further.size:
+            x[further] = _first_maximum(d.rows(further), reml, grid[:, further])
     return x
+
+
+def _first_maximum(d: Data, reml: bool, grid: np.ndarray) -> np.ndarray:
+    """For rows whose score is positive at grid[0] = 0 and grid[1]: the local maximum at the
+    first grid point where the score is <= 0 (there is one: the last point is the upper bound),
+    polished within it and the point before."""
+    out = np.zeros(d.n_rows)
+    todo = np.arange(d.n_rows)
+    step = lambda dv, _, t: _score_step(dv, t, reml, log=True)  # noqa: E731
+    for m in range(2, len(grid)):
+        hit = _score(d.rows(todo), grid[m, todo], reml) <= 0
+        rows = todo[hit]
+        if rows.size:
+            lo, hi = grid[m - 1, rows], grid[m, rows]
+            out[rows] = _newton(step, d.rows(rows), None, np.sqrt(lo * hi), lo, hi, quadratic=True)
+        todo = todo[~hit]
+        if not todo.size:
+            break
+    return out
+
+
+def _score_at_zero(d: Data, reml: bool, ll: np.ndarray) -> np.ndarray:
+    """The score at tau² = 0 where the grid's first point beats its neighbour, -inf elsewhere:
+    only there can the boundary be the grid's best peak, and it is a maximum only if the
+    score there is <= 0 (else a maximum lies between 0 and the next point)."""
+    f0 = np.full(d.n_rows, -np.inf)
+    rows = np.flatnonzero(ll[0] >= ll[1])
+    if rows.size:
+        f0[rows] = _score(d.rows(rows), np.zeros(rows.size), reml)
+    return f0
+
+
+def _best_points(d: Data, reml: bool, grid: np.ndarray, ll: np.ndarray, f0: np.ndarray, rank: int) -> np.ndarray:
+    """Per row the best grid point (``rank`` 0) or the ``rank``-th highest grid peak, polished
+    (:func:`_polish`); NaN where a row has fewer peaks, 0 where it is the boundary 0 and the
+    score ``f0`` there is <= 0 (:func:`_score_at_zero`)."""
+    cols = np.arange(d.n_rows)
+    if rank == 0:
+        j, found = np.argmax(ll, axis=0), np.ones(d.n_rows, bool)
+    else:
+        masked = np.where(_grid_peaks(ll), ll, -np.inf)
+        j = np.argsort(-masked, axis=0)[rank]
+        found = np.isfinite(masked[j, cols])
+    out = np.where(found, 0.0, np.nan)
+    rows = np.flatnonzero(found & ((j > 0) | (f0 > 0)))
+    if rows.size:
+        out[rows] = _polish(d.rows(rows), reml, grid[:, rows], j[rows], ll[:, rows])
+    return out
 
 
 def likelihood_root(
@@ -288,30 +316,36 @@ def likelihood_root(
     :func:`_upper_bound`, beyond which the score is provably negative (so no
     maximum lies above it). The likelihood is scanned on a geometric grid
     (0 and 1e-6 B to B, so every scale is resolved): every row on a coarse
-    grid of 11 points, whose best point is polished by safeguarded Newton steps
-    on the score within its neighbours; rows where the coarse grid shows more
-    than one maximum are scanned again on a fine grid of 32 points, where the
-    two best maxima, the boundary 0 and the coarse answer compete. Maxima
-    narrower than the grid's spacing (a factor of 1.6) can escape it.
+    grid of 12 points, a factor of 4 apart, whose best point is polished by
+    safeguarded Newton steps on the score within its neighbours (the boundary 0
+    stands only where the score there is <= 0; elsewhere the maximum between 0
+    and the next point is found); rows where the coarse grid shows more than
+    one maximum are scanned again on a fine grid of 32 points, a factor of 1.6
+    apart, where the two best maxima, the boundary 0 and the coarse answer
+    compete. Maxima narrower than the grid's spacing can escape it.
     """
     if root == "metafor":
         nearest = _nearest_root(d, reml, start)
         ll_root, ll_zero = loglik(d, nearest, reml), loglik(d, np.zeros(start.shape), reml)
         return np.where(ll_zero > ll_root, 0.0, nearest), np.ones(start.shape, int)
     bound = _upper_bound(d)
-    grid = _COARSE[:, None] * bound[None, :]
+    grid = _COARSE[:, None] * bound
     ll = d.loglik_grid(grid, reml)
-    peaks = _grid_peaks(ll)
-    best_j = np.argmax(ll, axis=0)
-    best = np.zeros(bound.shape)
-    inner = np.flatnonzero(best_j > 0)
-    if inner.size:
-        best[inner] = _polish(d.rows(inner), reml, grid[:, inner], best_j[inner], ll[:, inner])
-    modes = np.maximum(peaks.sum(axis=0), 1)
+    f0 = _score_at_zero(d, reml, ll)
+    best = _best_points(d, reml, grid, ll, f0, 0)
+    modes = np.maximum(_grid_peaks(ll).sum(axis=0), 1)
     several = np.flatnonzero(modes > 1)
     if several.size:
-        sub = d.rows(several)
-        best[several], modes[several] = _grid_search(sub, reml, best[several], _GRID[:, None] * bound[several])
+        sub, fine = d.rows(several), _GRID[:, None] * bound[several]
+        ll_fine = sub.loglik_grid(fine, reml)
+        f0_fine = _score_at_zero(sub, reml, ll_fine)
+        first = best[several]
+        candidates = [first, np.where(f0_fine <= 0, 0.0, first)]
+        for rank in range(2):
+            cand = _best_points(sub, reml, fine, ll_fine, f0_fine, rank)
+            candidates.append(np.where(np.isnan(cand), first, cand))
+        best[several], _ = _best_of(sub, reml, candidates)
+        modes[several] = np.maximum(_grid_peaks(ll_fine).sum(axis=0), 1)
     return best, modes
 
 
