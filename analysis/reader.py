@@ -317,7 +317,11 @@ class Checks:
         self.frame, self.lines, self.problems = frame, lines, []
 
     def has(self, col: str) -> pd.Series:
-        return self.frame[col].notna() & (self.frame[col].astype(object) != "")
+        """Rows where ``col`` holds a value (not missing, and for text not empty)."""
+        values = self.frame[col]
+        if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+            return values.notna()
+        return values.notna() & (values.astype(object) != "")
 
     def add(self, mask, column: str | None, message) -> None:
         """``message``: a string, or a function of the row giving one."""
