@@ -147,9 +147,10 @@ def _read_table(path: Path) -> tuple[list[str], list[list[str]] | pd.DataFrame, 
     return records[0], body, _Lines(text=text), None
 
 
-#: A separator then whitespace: scanning a whole column at once (\x00 is not whitespace, unlike \x1c-\x1f).
-#: The pattern starts with a literal so the search is fast; the reversed text finds trailing whitespace.
-_EDGE_SPACE = re.compile(r"\x00\s")
+#: Whitespace after or before a separator: scanning a whole column at once (\x00 is not whitespace,
+#: unlike \x1c-\x1f). Both branches start with the literal separator, so the search runs at the
+#: speed of a scan for it; the second looks behind it for trailing whitespace.
+_EDGE_SPACE = re.compile(r"\x00\s|\x00(?<=\s\x00)")
 
 
 def _stripped(cells: pd.Series, joined: str | None = None) -> pd.Series:
@@ -158,7 +159,7 @@ def _stripped(cells: pd.Series, joined: str | None = None) -> pd.Series:
     header cell in it can only cause a harmless strip)."""
     if joined is None:
         joined = "\x00" + "\x00".join(cells.to_numpy()) + "\x00"
-    if not (_EDGE_SPACE.search(joined) or _EDGE_SPACE.search(joined[::-1])):
+    if not _EDGE_SPACE.search(joined):
         return cells
     return pd.Series([v.strip() for v in cells.tolist()], index=cells.index, dtype=object)
 

@@ -315,5 +315,7 @@ def test_whitespace_is_stripped_as_before(tmp_path):
     rows = _good_rows()
     rows[0]["program"] = " hip_only "
     rows[0]["arm"] = "hip  "
+    rows[1]["notes"] = "a note\u00a0"  # trailing only, and not ASCII: found by looking behind the separator
     frame = load_studies(_write(tmp_path, rows))
     assert frame.loc[0, "program"] == "hip_only" and frame.loc[0, "arm"] == "hip"
+    assert frame.loc[1, "notes"] == "a note"
