@@ -107,6 +107,11 @@ def _decode(path: Path) -> str:
         raise DataError(path, [Problem(line, None, None, problem)]) from exc
 
 
+def _joined(cells: np.ndarray) -> str:
+    """The cells joined by \\x00, with one at each end (one copy of the text, not three)."""
+    return "\x00".join(["", *cells, ""])
+
+
 def _fast_table(path: Path) -> tuple[pd.DataFrame, list[str]] | None:
     """Every record as text through pandas' C parser, or None when the file needs the careful reader.
 
@@ -121,7 +126,7 @@ def _fast_table(path: Path) -> tuple[pd.DataFrame, list[str]] | None:
         raw = path.read_bytes()
     except (ValueError, OSError, pd.errors.ParserError, pd.errors.EmptyDataError):
         return None
-    joined = ["\x00" + "\x00".join(table[c].to_numpy()) + "\x00" for c in table.columns]  # header cell included
+    joined = [_joined(table[c].to_numpy()) for c in table.columns]  # header cell included
     quoted_commas = sum(j.count(",") for j in joined)
     if raw.count(b",") - quoted_commas != len(table) * (table.shape[1] - 1):
         return None
@@ -158,7 +163,7 @@ def _stripped(cells: pd.Series, joined: str | None = None) -> pd.Series:
     (``joined``: the cells joined by \\x00 with one at each end, if already made; a
     header cell in it can only cause a harmless strip)."""
     if joined is None:
-        joined = "\x00" + "\x00".join(cells.to_numpy()) + "\x00"
+        joined = _joined(cells.to_numpy())
     if not _EDGE_SPACE.search(joined):
         return cells
     return pd.Series([v.strip() for v in cells.tolist()], index=cells.index, dtype=object)
@@ -179,10 +184,13 @@ def _plain_floats(texts: np.ndarray, joined: str | None) -> np.ndarray | None:
         return np.full(len(texts), np.nan)
     if not cells.isascii() or "_" in cells:
         return None
+    filled = texts != ""
+    values = np.full(len(texts), np.nan)
     try:
-        return np.where(texts == "", "nan", texts).astype(float)
+        values[filled] = texts[filled].astype(float)  # only the filled cells: most columns are mostly empty
     except ValueError:
         return None
+    return values
 
 
 def _number_column(
