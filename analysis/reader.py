@@ -212,8 +212,8 @@ def _number_column(
     values = _plain_floats(texts, joined)
     if values is None:
         values = pd.to_numeric(cells, errors="coerce").astype(float).to_numpy()
+    v = values
     values = pd.Series(values, index=cells.index)
-    v = values.to_numpy()
     nonempty = texts != ""
     # A parsed 0 can only be an underflow when written with an exponent or very many digits.
     zero_odd = np.zeros(len(v), bool)

@@ -168,8 +168,9 @@ def _check_studies(frame: pd.DataFrame, lines) -> list[Problem]:
     # Each text comparison once (a comparison of 50,000 text cells costs what a hundred numeric ones do).
     no_url, arm, contrast = f["source_url"] == "", f["level"] == "arm", f["level"] == "contrast"
     change, no_orientation = f["value_type"] == "change", f["orientation"] == ""
-    no_comparator = (f["comparator_arm"] == "") | (f["comparator_program"] == "")
-    any_comparator = (f["comparator_arm"] != "") | (f["comparator_program"] != "")
+    no_arm, no_program = f["comparator_arm"] == "", f["comparator_program"] == ""
+    no_comparator, any_comparator = no_arm | no_program, ~(no_arm & no_program)
+    as_default = f["reported_as"] == ""
     sourced = ~no_url & (f["quote"] != "")
     c.add(
         any_number & ~sourced & no_url,
@@ -233,15 +234,14 @@ def _check_studies(frame: pd.DataFrame, lines) -> list[Problem]:
     c.add(has["events"] & has["n"] & (f["events"] > f["n"]), "events",
           lambda r: f"{r['events']} events among {r['n']} participants")  # fmt: skip
     # The printed form as a categorical: the loops below compare it a dozen times.
-    form = pd.Series(pd.Categorical(f["reported_as"].where(f["reported_as"] != "", "mean_sd"), list(REPORTED_AS)),
-                     index=f.index)  # fmt: skip
+    form = pd.Series(pd.Categorical(f["reported_as"].where(~as_default, "mean_sd"), list(REPORTED_AS)), index=f.index)
     c.add(arm & binary & (form != "events"), "reported_as",
           lambda r: f"outcome {r['outcome']!r} is counted as events: reported_as must be 'events'")  # fmt: skip
     c.add(arm & ~binary & (form == "events"), "reported_as",
           lambda r: f"events belong to a binary outcome {BINARY_OUTCOMES}, not {r['outcome']!r}")  # fmt: skip
     c.add(contrast & binary, "level", "a binary outcome enters as each arm's events and total (level 'arm'); "
           "a reported odds or risk ratio is not supported yet")  # fmt: skip
-    c.add(contrast & (f["reported_as"] != ""), "reported_as",
+    c.add(contrast & ~as_default, "reported_as",
           "reported_as describes arm rows; a contrast row gives its estimate and CI")  # fmt: skip
     for col in _ARM_NUMBERS + _CONTRAST_NUMBERS:
         extra = arm & has[col] & ~form.isin([k for k, cols in REPORTED_AS.items() if col in cols])
