@@ -325,6 +325,18 @@ def test_global_root_is_not_zero_where_the_score_at_zero_is_positive(method, y, 
     w = (1 / (np.array(v) + res.tau2)).sum()
     assert abs(_score(d, np.array([res.tau2]), reml)[0]) <= 1e-8 * w
     assert loglik(d, np.array([res.tau2]), reml)[0] >= loglik(d, np.zeros(1), reml)[0]
+    # The network model's one-model version of the rule (maximise_likelihood_1d) answers the same.
+    from analysis.stats.engine import estimate_tau2
+    from analysis.stats.roots import _upper_bound, maximise_likelihood_1d
+
+    def score_step(t):
+        f, step = d.score_step(np.array([t]), reml)
+        return float(f[0]), float(step[0])
+
+    start = float(max(estimate_tau2(d, "HE")[0], 0.0))
+    one, _ = maximise_likelihood_1d(score_step, lambda t: float(loglik(d, np.array([t]), reml)[0]), start,
+                                    float(_upper_bound(d)[0]))  # fmt: skip
+    assert one == pytest.approx(res.tau2, rel=1e-8)
 
 
 def test_rows_follows_the_order_asked_for_and_is_c_ordered():

@@ -399,9 +399,14 @@ def maximise_likelihood_1d(
     ll = np.array([loglik_at(t) for t in grid])
     padded = np.concatenate([[ll[0] - 1.0], ll, [-np.inf]])
     peaks = np.flatnonzero((padded[1:-1] >= padded[:-2]) & (padded[1:-1] > padded[2:]))
-    candidates = [nearest, 0.0]
+    positive_at_zero = score(0.0) > 0  # then 0 is no maximum, however high its likelihood
+    candidates = [nearest] if positive_at_zero else [nearest, 0.0]
     for j in peaks:
-        if 0 < j < len(grid) - 1 and score(grid[j - 1]) > 0 >= score(grid[j + 1]):
+        if j == 0 and positive_at_zero:  # the first maximum above 0 (as _first_maximum)
+            m = next((m for m in range(1, len(grid)) if score(grid[m]) <= 0), None)
+            if m is not None:
+                candidates.append(solve(grid[m - 1], grid[m], 0.5 * (grid[m - 1] + grid[m])))
+        elif 0 < j < len(grid) - 1 and score(grid[j - 1]) > 0 >= score(grid[j + 1]):
             candidates.append(solve(grid[j - 1], grid[j + 1], grid[j]))
     values = [loglik_at(t) for t in candidates]
     return candidates[int(np.argmax(values))], max(len(peaks), 1)
