@@ -209,11 +209,9 @@ def _number_column(
     one by one against the plain-decimal rule :data:`_NUMBER`.
     """
     texts = cells.to_numpy(dtype=object)
-    values = _plain_floats(texts, joined)
-    if values is None:
-        values = pd.to_numeric(cells, errors="coerce").astype(float).to_numpy()
-    v = values
-    values = pd.Series(values, index=cells.index)
+    v = _plain_floats(texts, joined)  # numpy from here on: pandas operations cost more than the arithmetic
+    if v is None:
+        v = pd.to_numeric(cells, errors="coerce").to_numpy(dtype=float, copy=True)
     nonempty = texts != ""
     # A parsed 0 can only be an underflow when written with an exponent or very many digits.
     zero_odd = np.zeros(len(v), bool)
@@ -233,20 +231,20 @@ def _number_column(
             bad[i] = "is too large to be a number here"
         elif v[i] == 0 and re.search(r"[1-9]", re.sub(r"[eE].*$", "", text)):
             bad[i] = "is too small: it underflows to 0"
-    checked = values.notna() & np.isfinite(values)
+    checked = np.isfinite(v)
     if kind == INT:
-        for i in np.flatnonzero((checked & (values != np.round(values))).to_numpy()):
+        for i in np.flatnonzero(checked & (v != np.round(v))):
             bad.setdefault(i, f"{texts[i].strip()!r} must be a whole number")
-        for i in np.flatnonzero((checked & (values.abs() > _INT_MAX)).to_numpy()):
+        for i in np.flatnonzero(checked & (np.abs(v) > _INT_MAX)):
             bad.setdefault(i, f"{texts[i].strip()!r} is too large (at most {_INT_MAX:,})")
     if minimum is not None:
-        for i in np.flatnonzero((checked & (values < minimum)).to_numpy()):
+        for i in np.flatnonzero(checked & (v < minimum)):
             bad.setdefault(i, f"{texts[i].strip()!r} must be at least {minimum}")
     for i in sorted(bad):
         problems.append(Problem(lines[i], i + 1, col, bad[i]))
     if bad:
-        values.iloc[sorted(bad)] = np.nan
-    return values
+        v[sorted(bad)] = np.nan
+    return pd.Series(v, index=cells.index)
 
 
 def parse(
