@@ -31,19 +31,15 @@ def _sum(a: np.ndarray) -> np.ndarray:
     return a.sum(axis=(0, 1))
 
 
-def _all_rows(idx: np.ndarray | slice | None, n: int) -> bool:
+def _all_rows(idx: np.ndarray | None, n: int) -> bool:
     """Whether ``idx`` selects every row in order (None, or n strictly increasing indices)."""
-    if idx is None:
-        return True
-    if isinstance(idx, slice):
-        return idx.indices(n) == (0, n, 1)
-    return len(idx) == n and bool((np.diff(idx) > 0).all())
+    return idx is None or (len(idx) == n and bool((np.diff(idx) > 0).all()))
 
 
-def _pick(a: np.ndarray, idx: np.ndarray | slice) -> np.ndarray:
-    """Rows ``idx`` of ``a`` (last axis): a view for a slice, else a C-ordered copy (``a[..., idx]``
-    would put the rows first in memory, and every kernel would then run on strided data)."""
-    return a[..., idx] if isinstance(idx, slice) else np.take(a, idx, axis=-1)
+def _pick(a: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """Rows ``idx`` of ``a`` (last axis), C-ordered (``a[..., idx]`` would put the rows first in
+    memory, and every kernel would then run on strided data)."""
+    return np.take(a, idx, axis=-1)
 
 
 @dataclass(frozen=True)
@@ -66,8 +62,8 @@ class Data:
         kind = FlatData if cls is Data and y.shape[1] == 1 else cls
         return kind(np.where(mask, y, 0.0), np.where(mask, v, np.inf), mask)
 
-    def rows(self, idx: np.ndarray | slice | None) -> Data:
-        """The meta-analyses in rows ``idx`` (an index array, or a slice for views; all of them for None)."""
+    def rows(self, idx: np.ndarray | None) -> Data:
+        """The meta-analyses in rows ``idx`` (all of them for None)."""
         if _all_rows(idx, self.n_rows):
             return self
         return type(self)(*(_pick(a, idx) for a in (self.y, self.v, self.mask)))
@@ -141,10 +137,7 @@ class Data:
         """The four sums the score and its derivative are made of: (u'u, total, u'Pu, info).
 
         With u = PY the score is f = u'u - total, total = tr P (REML) or Σw (ML), and
-        its derivative f' = -2 u'Pu + info, info = tr(PP) (REML) or Σw² (ML). All four
-        fall with tau² (P = K'(K(V + tau²I)K')⁻¹K for contrasts K orthogonal to X, whose
-        eigenvalues 1/(m + tau²) fall with fixed eigenvectors), which bounds them on
-        intervals (see :func:`analysis.stats.roots.likelihood_root`).
+        its derivative f' = -2 u'Pu + info, info = tr(PP) (REML) or Σw² (ML).
         """
         w = self.weights(tau2)
         u = w * self.residuals(w)
@@ -355,7 +348,7 @@ class DesignData(Data):
             y[:, None, None].copy(), v[:, None, None].copy(), np.ones((len(y), 1, 1), bool), X[:, :, None].copy()
         )
 
-    def rows(self, idx: np.ndarray | slice | None) -> DesignData:
+    def rows(self, idx: np.ndarray | None) -> DesignData:
         if _all_rows(idx, self.n_rows):
             return self
         return DesignData(*(_pick(a, idx) for a in (self.y, self.v, self.mask, self.X)))
