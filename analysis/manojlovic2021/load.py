@@ -165,7 +165,7 @@ def _check_studies(frame: pd.DataFrame, lines) -> list[Problem]:
     c, f = Checks(frame, lines), frame
     has = {col: c.has(col) for col in _ARM_NUMBERS + _CONTRAST_NUMBERS + ("n_randomised", "comparator_n_randomised")}
     any_number = pd.concat(has, axis=1).any(axis=1)
-    # Each text comparison once (a comparison of 50,000 text cells costs what a hundred numeric ones do).
+    # Each text comparison once (comparing 50,000 text cells costs what fifty numeric comparisons do).
     no_url, arm, contrast = f["source_url"] == "", f["level"] == "arm", f["level"] == "contrast"
     change, no_orientation = f["value_type"] == "change", f["orientation"] == ""
     no_arm, no_program = f["comparator_arm"] == "", f["comparator_program"] == ""

@@ -217,6 +217,13 @@ def _grid_peaks(ll: np.ndarray) -> np.ndarray:
     return (padded[1:-1] >= padded[:-2]) & (padded[1:-1] > padded[2:])
 
 
+def _maximum_within(d: Data, reml: bool, lo: np.ndarray, hi: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """The root of the score in [lo, hi] per row, by safeguarded Newton steps in log tau² from ``start``
+    (see :meth:`Data.score_step`), stopped once a step leaves an error of order its square."""
+    step = lambda dv, _, t: _score_step(dv, t, reml, log=True)  # noqa: E731
+    return _newton(step, d, None, start, lo, hi, quadratic=True)
+
+
 def _polish(d: Data, reml: bool, grid: np.ndarray, j: np.ndarray, ll: np.ndarray) -> np.ndarray:
     """The local maximum around grid[j] per row (grid and its log-likelihoods ``ll``, (M, R)):
     inside [grid[j-1], grid[j+1]] by safeguarded Newton steps
@@ -241,8 +248,7 @@ def _polish(d: Data, reml: bool, grid: np.ndarray, j: np.ndarray, ll: np.ndarray
     # Newton within the neighbours, taken as a bracket before it is checked: an answer strictly
     # inside is a sign change of the score from + to - that the iterations evaluated, a local
     # maximum; only rows that end on an end point pay for checking the score there.
-    step = lambda dv, _, t: _score_step(dv, t, reml, log=True)  # noqa: E731
-    x = _newton(step, d, None, start, lo, hi, quadratic=True)
+    x = _maximum_within(d, reml, lo, hi, start)
     margin = 1e-9 * (hi - lo)
     edge = np.flatnonzero((x - lo <= margin) | (hi - x <= margin))
     if edge.size:
@@ -261,13 +267,12 @@ def _first_maximum(d: Data, reml: bool, grid: np.ndarray) -> np.ndarray:
     polished within it and the point before."""
     out = np.zeros(d.n_rows)
     todo = np.arange(d.n_rows)
-    step = lambda dv, _, t: _score_step(dv, t, reml, log=True)  # noqa: E731
     for m in range(2, len(grid)):
         hit = _score(d.rows(todo), grid[m, todo], reml) <= 0
         rows = todo[hit]
         if rows.size:
             lo, hi = grid[m - 1, rows], grid[m, rows]
-            out[rows] = _newton(step, d.rows(rows), None, np.sqrt(lo * hi), lo, hi, quadratic=True)
+            out[rows] = _maximum_within(d.rows(rows), reml, lo, hi, np.sqrt(lo * hi))
         todo = todo[~hit]
         if not todo.size:
             break
