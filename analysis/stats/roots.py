@@ -226,11 +226,11 @@ def _maximum_within(d: Data, reml: bool, lo: np.ndarray, hi: np.ndarray, start: 
 
 def _polish(d: Data, reml: bool, grid: np.ndarray, j: np.ndarray, ll: np.ndarray) -> np.ndarray:
     """The local maximum around grid[j] per row (grid and its log-likelihoods ``ll``, (M, R)):
-    inside [grid[j-1], grid[j+1]] by safeguarded Newton steps
-    in log tau² (see :meth:`Data.score_step`) from the vertex of the parabola through the
-    three grid points (in log tau²); for j = 0 (rows whose score at 0 is positive, so 0 is no
-    maximum though it beats grid[1]) inside (0, grid[1]). Rows where the score does not
-    change sign there keep grid[j]."""
+    inside [grid[j-1], grid[j+1]] by :func:`_maximum_within` from the vertex of the parabola
+    through the three grid points (in log tau²); for j = 0 (rows whose score at 0 is positive,
+    so 0 is no maximum though it beats grid[1]) inside (0, grid[1]), or else the first maximum
+    above (:func:`_first_maximum`). Other rows where the score does not change sign there keep
+    grid[j]."""
     cols = np.arange(d.n_rows)
     last = len(grid) - 1
     up = np.minimum(j + 1, last)
