@@ -169,13 +169,14 @@ def _stripped(cells: pd.Series, joined: str | None = None) -> pd.Series:
     return pd.Series([v.strip() for v in cells.tolist()], index=cells.index, dtype=object)
 
 
-def _plain_floats(texts: np.ndarray, joined: str | None) -> np.ndarray | None:
+def _plain_floats(texts: np.ndarray, filled: np.ndarray, joined: str | None) -> np.ndarray | None:
     """The cells as floats by numpy's C conversion, or None when the column needs pandas' careful one.
 
     Python's float() also takes "1_234", digits of other scripts and
     surrounding whitespace, so it is used only when the column (``joined``,
     see :func:`_fast_table`) is ASCII without an underscore; empty cells are
-    NaN. Text, "nan" and "inf" are then caught as for pandas' result.
+    NaN (``filled``: the cells that are not empty). Text, "nan" and "inf" are then caught as for
+    pandas' result.
     """
     if joined is None:
         return None
@@ -184,7 +185,6 @@ def _plain_floats(texts: np.ndarray, joined: str | None) -> np.ndarray | None:
         return np.full(len(texts), np.nan)
     if not cells.isascii() or "_" in cells:
         return None
-    filled = texts != ""
     values = np.full(len(texts), np.nan)
     try:
         values[filled] = texts[filled].astype(float)  # only the filled cells: most columns are mostly empty
@@ -209,10 +209,10 @@ def _number_column(
     one by one against the plain-decimal rule :data:`_NUMBER`.
     """
     texts = cells.to_numpy(dtype=object)
-    v = _plain_floats(texts, joined)  # numpy from here on: pandas operations cost more than the arithmetic
+    nonempty = texts != ""
+    v = _plain_floats(texts, nonempty, joined)  # numpy from here on: pandas operations cost more than the arithmetic
     if v is None:
         v = pd.to_numeric(cells, errors="coerce").to_numpy(dtype=float, copy=True)
-    nonempty = texts != ""
     # A parsed 0 can only be an underflow when written with an exponent or very many digits.
     zero_odd = np.zeros(len(v), bool)
     zeros = np.flatnonzero(v == 0)
